@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+// Makes `npm start`, `npm test` and `npm run bench` work on a fresh clone:
+// installs dependencies when node_modules is missing or older than the lockfile,
+// then compiles the TypeScript tree into dist/.
+'use strict';
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+function mtime(p) {
+  try { return fs.statSync(path.join(root, p)).mtimeMs; } catch { return 0; }
+}
+
+const marker = 'node_modules/.package-lock.json';
+if (mtime(marker) === 0 || mtime(marker) < mtime('package-lock.json')) {
+  console.error('[legate] installing dependencies (npm ci)…');
+  execFileSync(npm, ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+}
+console.error('[legate] compiling TypeScript…');
+execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
