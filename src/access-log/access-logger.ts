@@ -1,0 +1,94 @@
+import { createWriteStream } from 'node:fs';
+import type { AccessLogModel } from '../snapshot/model';
+import type { StreamInfo } from '../http/stream-info';
+import { compileOperator, compileTextFormat, type CompiledFormat } from './formatter';
+
+/**
+ * One configured access log: a compiled format and a buffered sink. Lines are
+ * gathered and written once per flush, so logging never blocks a request.
+ */
+export class AccessLogger {
+  private readonly format: CompiledFormat;
+  private readonly sink: LineSink;
+
+  constructor(model: AccessLogModel, flushIntervalMs: number) {
+    this.format = model.format.kind === 'text' ? compileTextFormat(model.format.text) : compileJsonFormat(model.format.fields, model.format.typed);
+    this.sink = sinkFor(model.sink, flushIntervalMs);
+  }
+
+  log(info: StreamInfo): void {
+    this.sink.write(this.format.render(info));
+  }
+}
+
+function compileJsonFormat(fields: Readonly<Record<string, unknown>>, typed: boolean): CompiledFormat {
+  const entries = Object.entries(fields).map(([k, v]) => {
+    const text = String(v);
+    const whole = /^%([A-Z_0-9]+)(?:\(([^)]*)\))?(?::(\d+))?%$/.exec(text);
+    if (whole && typed) {
+      const g = compileOperator(whole[1]!, whole[2], whole[3] === undefined ? undefined : Number(whole[3]));
+      return [k, (s: StreamInfo) => { const r = g(s); return r === undefined || r === '' ? null : r; }] as const;
+    }
+    const f = compileTextFormat(text);
+    return [k, (s: StreamInfo) => f.render(s)] as const;
+  });
+  return {
+    render(s) {
+      const o: Record<string, unknown> = {};
+      for (const [k, g] of entries) o[k] = g(s);
+      return JSON.stringify(o) + '\n';
+    },
+  };
+}
+
+interface LineSink {
+  write(line: string): void;
+}
+
+const sinks = new Map<string, LineSink>();
+
+function sinkFor(s: AccessLogModel['sink'], flushIntervalMs: number): LineSink {
+  const key = s.kind === 'file' ? `file:${s.path}` : s.kind;
+  let sink = sinks.get(key);
+  if (!sink) {
+    sink = s.kind === 'file' ? new BufferedSink(createWriteStream(s.path, { flags: 'a' }), flushIntervalMs) : new BufferedSink(s.kind === 'stdout' ? process.stdout : process.stderr, 0);
+    sinks.set(key, sink);
+  }
+  return sink;
+}
+
+/** Collects lines and writes them in one call per tick (stdio) or per interval (files). */
+class BufferedSink implements LineSink {
+  private buf = '';
+  private scheduled = false;
+
+  constructor(private readonly out: NodeJS.WritableStream, private readonly intervalMs: number) {
+    out.on('error', () => undefined);
+  }
+
+  write(line: string): void {
+    this.buf += line;
+    // Envoy also flushes a file buffer once it holds 64 KiB.
+    if (this.buf.length >= 65536) {
+      this.flush();
+      return;
+    }
+    if (this.scheduled) return;
+    this.scheduled = true;
+    if (this.intervalMs > 0) setTimeout(this.flush, this.intervalMs).unref();
+    else setImmediate(this.flush);
+  }
+
+  readonly flush = (): void => {
+    this.scheduled = false;
+    if (!this.buf) return;
+    const b = this.buf;
+    this.buf = '';
+    this.out.write(b);
+  };
+}
+
+/** Writes every buffered line now (shutdown). */
+export function flushAccessLogs(): void {
+  for (const s of sinks.values()) (s as BufferedSink).flush();
+}

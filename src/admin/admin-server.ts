@@ -1,0 +1,115 @@
+/**
+ * The admin listener (Envoy's admin API, the endpoints this build has):
+ *   GET  /                 HTML index of the endpoints
+ *   GET  /help             text list of the endpoints
+ *   GET  /ready            200 "LIVE" once listeners are bound and the initial config applied, else 503 + state
+ *   GET  /server_info      JSON envoy.admin.v3.ServerInfo
+ *   GET  /clusters         cluster and host state as Envoy prints it
+ *   POST /quitquitquit     clean exit
+ *   POST /healthcheck/fail, /healthcheck/ok
+ * Mutating endpoints answer only POST, as Envoy's do.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { logger } from '../common/logger';
+import type { SocketAddress } from '../snapshot/model';
+import { formatAddress } from '../snapshot/model';
+
+const log = logger('admin');
+
+export interface AdminHandler {
+  readonly help: string;
+  readonly mutates: boolean;
+  handle(url: URL): { status: number; contentType: string; body: string };
+}
+
+export class AdminServer {
+  private readonly server: http.Server;
+  private readonly handlers = new Map<string, AdminHandler>();
+  boundAddress = '';
+
+  constructor(private readonly address: SocketAddress) {
+    this.server = http.createServer(this.onRequest);
+  }
+
+  register(path: string, handler: AdminHandler): void {
+    this.handlers.set(path, handler);
+  }
+
+  listen(): Promise<void> {
+    const a = this.address;
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        reject(new Error(`admin: cannot bind to ${formatAddress(a)}: ${err.code === 'EADDRINUSE' ? 'address already in use' : err.message}`));
+      };
+      this.server.once('error', onError);
+      const done = (): void => {
+        this.server.removeListener('error', onError);
+        const addr = this.server.address();
+        this.boundAddress = typeof addr === 'string' ? addr : addr ? formatAddress({ kind: 'tcp', host: addr.address, port: addr.port }) : '';
+        log.info(`admin address: ${this.boundAddress}`);
+        resolve();
+      };
+      if (a.kind === 'pipe') this.server.listen(a.path, done);
+      else this.server.listen(a.port, a.host, done);
+    });
+  }
+
+  close(): void {
+    this.server.close();
+    this.server.closeAllConnections();
+  }
+
+  private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    if (url.pathname === '/' || url.pathname === '/help') {
+      this.index(url.pathname === '/', res);
+      return;
+    }
+    const h = this.handlers.get(url.pathname);
+    if (!h) {
+      send(res, 404, 'text/plain; charset=UTF-8', `invalid path. admin commands are:\n${this.helpText()}`);
+      return;
+    }
+    if (h.mutates && req.method !== 'POST') {
+      send(res, 405, 'text/plain; charset=UTF-8', `Method ${req.method} not allowed, POST required.\n`);
+      return;
+    }
+    try {
+      const r = h.handle(url);
+      send(res, r.status, r.contentType, r.body);
+    } catch (err) {
+      log.error(`admin ${url.pathname}: ${(err as Error).message}`);
+      send(res, 500, 'text/plain; charset=UTF-8', `${(err as Error).message}\n`);
+    }
+  };
+
+  private helpText(): string {
+    return [...this.handlers.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([p, h]) => `  ${p}: ${h.help}`)
+      .join('\n') + '\n';
+  }
+
+  private index(html: boolean, res: ServerResponse): void {
+    if (!html) {
+      send(res, 200, 'text/plain; charset=UTF-8', `admin commands are:\n${this.helpText()}`);
+      return;
+    }
+    const rows = [...this.handlers.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([p, h]) => (h.mutates
+        ? `<tr><td><form action="${p}" method="post"><button>${p}</button></form></td><td>${escapeHtml(h.help)}</td></tr>`
+        : `<tr><td><a href="${p}">${p}</a></td><td>${escapeHtml(h.help)}</td></tr>`))
+      .join('\n');
+    send(res, 200, 'text/html; charset=UTF-8', `<!doctype html><html><head><title>Legate admin</title></head><body><h1>Legate admin</h1><table>${rows}</table></body></html>\n`);
+  }
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-cache, max-age=0', 'x-content-type-options': 'nosniff' });
+  res.end(body);
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+}

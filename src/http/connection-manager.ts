@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http2';
+import { AccessLogger } from '../access-log/access-logger';
+import { RouteTable } from '../router/route-table';
+import type { HttpConnectionManagerModel } from '../snapshot/model';
+import type { ClusterManager } from '../upstream/cluster-manager';
+import type { Downstream } from './downstream';
+import { ProxyStream } from './proxy-stream';
+import type { StreamInfo } from './stream-info';
+
+/** Counters of one HTTP connection manager (`http.<stat_prefix>.*`). */
+export interface HcmStats {
+  downstream_rq_total: number;
+  downstream_rq_active: number;
+  downstream_rq_http1_total: number;
+  downstream_rq_http2_total: number;
+  downstream_rq_completed: number;
+  downstream_rq_rx_reset: number;
+  downstream_rq_tx_reset: number;
+  downstream_rq_timeout: number;
+  downstream_rq_idle_timeout: number;
+  downstream_rq_1xx: number;
+  downstream_rq_2xx: number;
+  downstream_rq_3xx: number;
+  downstream_rq_4xx: number;
+  downstream_rq_5xx: number;
+  no_route: number;
+  no_cluster: number;
+}
+
+/**
+ * Runtime of one HttpConnectionManager: its compiled route table, access loggers and
+ * the stats every stream records into. Immutable once built; a config change builds
+ * a new one and streams in flight keep the one they started with.
+ */
+export class HttpConnectionManager {
+  readonly routes: RouteTable;
+  readonly accessLoggers: AccessLogger[];
+  readonly stats: HcmStats = {
+    downstream_rq_total: 0, downstream_rq_active: 0, downstream_rq_http1_total: 0, downstream_rq_http2_total: 0,
+    downstream_rq_completed: 0, downstream_rq_rx_reset: 0, downstream_rq_tx_reset: 0, downstream_rq_timeout: 0,
+    downstream_rq_idle_timeout: 0, downstream_rq_1xx: 0, downstream_rq_2xx: 0, downstream_rq_3xx: 0, downstream_rq_4xx: 0,
+    downstream_rq_5xx: 0, no_route: 0, no_cluster: 0,
+  };
+  /** Streams in flight, swept once a second for the stream idle timeout. */
+  readonly active = new Set<ProxyStream>();
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(readonly model: HttpConnectionManagerModel, readonly clusters: ClusterManager, flushIntervalMs: number) {
+    this.routes = new RouteTable(model.routeConfig);
+    this.accessLoggers = model.accessLogs.map((m) => new AccessLogger(m, flushIntervalMs));
+    if (model.streamIdleTimeoutMs > 0) {
+      this.sweeper = setInterval(this.sweepIdle, Math.min(1000, model.streamIdleTimeoutMs));
+      this.sweeper.unref();
+    }
+  }
+
+  /** Entry point for every downstream request. */
+  handle(ds: Downstream): void {
+    const s = this.stats;
+    s.downstream_rq_total++;
+    if (ds.protocol === 'HTTP/2') s.downstream_rq_http2_total++;
+    else s.downstream_rq_http1_total++;
+    new ProxyStream(this, ds).start();
+  }
+
+  /** Applies Envoy's request-id rules (x-request-id generated when absent). */
+  requestId(headers: IncomingHttpHeaders): void {
+    if (!this.model.generateRequestId) return;
+    if (headers['x-request-id'] === undefined) headers['x-request-id'] = randomUUID();
+  }
+
+  /** Called by a stream when it is over. */
+  completed(info: StreamInfo): void {
+    const s = this.stats;
+    s.downstream_rq_completed++;
+    const c = info.responseCode;
+    if (c >= 500) s.downstream_rq_5xx++;
+    else if (c >= 400) s.downstream_rq_4xx++;
+    else if (c >= 300) s.downstream_rq_3xx++;
+    else if (c >= 200) s.downstream_rq_2xx++;
+    else if (c >= 100) s.downstream_rq_1xx++;
+    for (const l of this.accessLoggers) l.log(info);
+  }
+
+  close(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+  }
+
+  private readonly sweepIdle = (): void => {
+    const now = performance.now();
+    const limit = this.model.streamIdleTimeoutMs;
+    for (const st of this.active) if (now - st.lastActivity > limit) st.onIdleTimeout();
+  };
+}

@@ -1,0 +1,34 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import type { Readable } from 'node:stream';
+
+/**
+ * One downstream request, whatever the codec (HTTP/2 stream or HTTP/1.1 exchange).
+ * Headers are always in HTTP/2 form (lower-case, with :method/:path/:authority/:scheme),
+ * so the router never branches on protocol (as undici's protocol contexts do).
+ */
+export interface Downstream {
+  readonly protocol: 'HTTP/1.1' | 'HTTP/2';
+  readonly headers: IncomingHttpHeaders;
+  /** Request body; emits 'data' and 'end'. */
+  readonly body: Readable;
+  readonly localAddress: string;
+  readonly remoteAddress: string;
+  /** True once response headers were sent. */
+  readonly headersSent: boolean;
+  /** True once the exchange is over (completed, reset, or the connection went away). */
+  readonly closed: boolean;
+  /**
+   * Sends response headers. `endStream`: no body follows (trailers-only gRPC, HEAD, 204...).
+   * `expectTrailers`: keep the stream open for trailers after the body (gRPC).
+   */
+  respond(headers: OutgoingHttpHeaders, endStream: boolean, expectTrailers: boolean): void;
+  /** Writes body bytes; false means wait for onDrain. */
+  write(chunk: Buffer): boolean;
+  onDrain(cb: () => void): void;
+  /** Ends the response, with trailers if any. */
+  end(trailers: OutgoingHttpHeaders | undefined): void;
+  /** Aborts the exchange (RST_STREAM for HTTP/2, connection close for HTTP/1.1). */
+  reset(h2Code: number): void;
+  /** Called once when the exchange ends; `remoteReset` when the client cancelled or went away early. */
+  onClose(cb: (remoteReset: boolean, connectionGone: boolean) => void): void;
+}

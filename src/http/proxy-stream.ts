@@ -1,0 +1,516 @@
+/**
+ * The router: one downstream request proxied to one upstream host, chosen per
+ * request. Bodies stream both ways with backpressure, trailers pass through, and
+ * every outcome is mapped to a status and response flag in one place (local-reply).
+ *
+ * A request body is kept (up to the cluster's buffer limit) until response headers
+ * arrive, so a stream the upstream provably never processed (REFUSED_STREAM, above a
+ * GOAWAY's last_stream_id) can be replayed on a fresh session.
+ */
+import http2, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import type { RouteEntry } from '../router/route-table';
+import { pickWeightedCluster } from '../router/route-table';
+import type { HeaderMutationsModel, RouteActionModel, WeightedClusterModel } from '../snapshot/model';
+import type { Cluster } from '../upstream/cluster';
+import { H1Upstream } from '../upstream/h1-upstream';
+import { H2Upstream } from '../upstream/h2-upstream';
+import type { Host } from '../upstream/host';
+import type { UpstreamFailure, UpstreamHandler, UpstreamRequest } from '../upstream/upstream-request';
+import type { HttpConnectionManager } from './connection-manager';
+import type { Downstream } from './downstream';
+import { parseGrpcTimeout } from './grpc';
+import { stripHopByHop } from './headers';
+import { sendLocalReply, type LocalReply } from './local-reply';
+import { isGrpcContentType } from '../router/matchers';
+import { StreamInfo } from './stream-info';
+
+const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
+/** Replays of a provably unprocessed request before giving up. */
+const MAX_UNPROCESSED_REPLAYS = 3;
+const RESET_BEFORE = 'upstream connect error or disconnect/reset before headers. reset reason: ';
+
+export class ProxyStream implements UpstreamHandler {
+  readonly info = new StreamInfo();
+  lastActivity = performance.now();
+  private readonly grpc: boolean;
+  private entry: RouteEntry | undefined;
+  private action: RouteActionModel | undefined;
+  private weighted: WeightedClusterModel | undefined;
+  private cluster: Cluster | undefined;
+  private host: Host | undefined;
+  private upstream: UpstreamRequest | undefined;
+  private upstreamHeaders: OutgoingHttpHeaders = {};
+  private upstreamReady = false;
+  private upstreamStartMs = 0;
+  /** Request body kept for writing once the upstream is ready, and for replay. */
+  private kept: Buffer[] = [];
+  private keptBytes = 0;
+  private replayable = true;
+  private downstreamEnded = false;
+  private responseStarted = false;
+  /** The upstream's response ended with its headers (trailers-only gRPC, 204...). */
+  private endedWithHeaders = false;
+  private done = false;
+  private timer: NodeJS.Timeout | undefined;
+  private attempts = 0;
+
+  constructor(private readonly hcm: HttpConnectionManager, private readonly ds: Downstream) {
+    const info = this.info;
+    info.protocol = ds.protocol;
+    info.downstreamLocalAddress = ds.localAddress;
+    info.downstreamRemoteAddress = ds.remoteAddress;
+    info.requestHeaders = ds.headers;
+    this.grpc = isGrpcContentType(ds.headers['content-type'] as string | undefined);
+  }
+
+  start(): void {
+    const ds = this.ds;
+    const hcm = this.hcm;
+    hcm.active.add(this);
+    hcm.stats.downstream_rq_active++;
+    ds.onClose(this.onDownstreamClose);
+    const headers = ds.headers;
+    hcm.requestId(headers);
+    const path = String(headers[':path'] ?? '/');
+    const authority = String(headers[':authority'] ?? '');
+    const entry = hcm.routes.match(authority, path, headers);
+    if (!entry) {
+      hcm.stats.no_route++;
+      this.localReply({ status: 404, body: '', flag: 'NR', details: 'route_not_found' });
+      return;
+    }
+    this.entry = entry;
+    this.info.routeName = entry.route.name;
+    const action = entry.route.action;
+    if (action.kind === 'direct_response') {
+      this.localReply({ status: action.status, body: action.body ?? '', flag: undefined, details: 'direct_response' });
+      return;
+    }
+    if (action.kind === 'redirect') {
+      this.redirect(action.status, action.hostRedirect, action.pathRedirect, action.schemeRedirect);
+      return;
+    }
+    this.action = action;
+    let clusterName: string;
+    if (entry.weighted) {
+      this.weighted = pickWeightedCluster(entry.weighted);
+      clusterName = this.weighted.name;
+    } else if (action.cluster.kind === 'cluster') {
+      clusterName = action.cluster.name;
+    } else if (action.cluster.kind === 'header') {
+      const v = headers[action.cluster.header];
+      clusterName = Array.isArray(v) ? v[0] ?? '' : v ?? '';
+    } else {
+      clusterName = '';
+    }
+    const cluster = hcm.clusters.get(clusterName);
+    if (!cluster) {
+      hcm.stats.no_cluster++;
+      this.localReply({ status: 503, body: '', flag: 'NC', details: 'cluster_not_found' });
+      return;
+    }
+    this.cluster = cluster;
+    this.info.upstreamClusterName = cluster.model.name;
+    this.info.upstreamClusterObservabilityName = cluster.model.observabilityName;
+    this.upstreamHeaders = this.buildUpstreamHeaders(headers, entry, action);
+
+    ds.body.on('data', this.onDownstreamData);
+    ds.body.on('end', this.onDownstreamEnd);
+    this.attempt();
+    if (action.maxStreamDurationMs > 0) this.armTimer(action.maxStreamDurationMs, 'max_stream');
+  }
+
+  // === Upstream attempts ===
+
+  private attempt(): void {
+    const cluster = this.cluster!;
+    const host = cluster.pick();
+    if (!host) {
+      cluster.stats.upstream_cx_none_healthy++;
+      this.localReply({ status: 503, body: 'no healthy upstream', flag: 'UH', details: 'no_healthy_upstream' });
+      return;
+    }
+    this.attempts++;
+    this.info.upstreamRequestAttemptCount = this.attempts;
+    this.host = host;
+    this.info.upstreamHost = host.key;
+    this.upstreamReady = false;
+    if (this.entry!.vhost.includeRequestAttemptCount) this.upstreamHeaders['x-envoy-attempt-count'] = String(this.attempts);
+    cluster.stats.upstream_rq_total++;
+    cluster.stats.upstream_rq_active++;
+    host.stats.rq_total++;
+    host.stats.rq_active++;
+    this.upstreamStartMs = performance.now();
+    const protocol = cluster.model.protocol === 'downstream' ? (this.ds.protocol === 'HTTP/2' ? 'http2' : 'http1') : cluster.model.protocol;
+    this.upstream = protocol === 'http2'
+      ? new H2Upstream(host, this.upstreamHeaders, this)
+      : new H1Upstream(host, this.upstreamHeaders, this.requestHasBody(), this);
+  }
+
+  onUpstreamReady(localAddress: string): void {
+    if (this.done) return;
+    this.upstreamReady = true;
+    this.info.upstreamLocalAddress = localAddress;
+    const up = this.upstream!;
+    let ok = true;
+    for (const c of this.kept) ok = up.write(c) && ok;
+    if (!this.replayable) {
+      this.kept = [];
+      this.keptBytes = 0;
+    }
+    if (this.downstreamEnded) up.end();
+    else if (!ok) this.waitUpstreamDrain();
+    else this.ds.body.resume();
+  }
+
+  onUpstreamHeaders(headers: IncomingHttpHeaders, endStream: boolean): void {
+    if (this.done) return;
+    const info = this.info;
+    info.firstUpstreamRxByteMs = info.elapsedMs();
+    this.lastActivity = performance.now();
+    // The upstream answered: the request can no longer be replayed; free the copy.
+    this.replayable = false;
+    this.kept = [];
+    this.keptBytes = 0;
+    this.responseStarted = true;
+    this.endedWithHeaders = endStream;
+    const out: OutgoingHttpHeaders = {};
+    for (const k in headers) out[k] = headers[k];
+    stripHopByHop(out);
+    out['x-envoy-upstream-service-time'] = String(Math.round(performance.now() - this.upstreamStartMs));
+    const hcm = this.hcm.model;
+    if (hcm.serverHeaderTransformation === 'OVERWRITE' || (hcm.serverHeaderTransformation === 'APPEND_IF_ABSENT' && out['server'] === undefined)) {
+      out['server'] = hcm.serverName;
+    }
+    this.applyResponseMutations(out);
+    info.responseCode = Number(out[':status']);
+    info.responseCodeDetails = 'via_upstream';
+    info.responseHeaders = out;
+    const gs = out['grpc-status'];
+    if (endStream && gs !== undefined) info.grpcStatus = Number(gs);
+    const expectTrailers = !endStream && (this.grpc || this.ds.headers['te'] === 'trailers');
+    this.ds.respond(out, endStream, expectTrailers);
+  }
+
+  onUpstreamData(chunk: Buffer): void {
+    if (this.done) return;
+    this.info.bytesSent += chunk.length;
+    this.lastActivity = performance.now();
+    if (!this.ds.write(chunk)) {
+      this.upstream!.pause();
+      this.ds.onDrain(this.onDownstreamDrain);
+    }
+  }
+
+  onUpstreamTrailers(trailers: IncomingHttpHeaders): void {
+    if (this.done) return;
+    this.info.responseTrailers = trailers;
+    const gs = trailers['grpc-status'];
+    if (gs !== undefined) this.info.grpcStatus = Number(gs);
+  }
+
+  onUpstreamEnd(): void {
+    if (this.done) return;
+    if (!this.responseStarted) {
+      this.onUpstreamFailure({ kind: 'protocol_error', message: 'response ended without headers', unprocessed: false });
+      return;
+    }
+    this.releaseUpstream(true);
+    const trailers = this.info.responseTrailers;
+    let out: OutgoingHttpHeaders | undefined;
+    if (trailers) {
+      out = {};
+      for (const k in trailers) if (k.charCodeAt(0) !== 58) out[k] = trailers[k];
+    }
+    if (!this.endedWithHeaders) this.ds.end(out);
+    this.finish();
+  }
+
+  onUpstreamFailure(f: UpstreamFailure): void {
+    if (this.done) return;
+    this.releaseUpstream(false);
+    const cluster = this.cluster!;
+    if (f.kind === 'remote_reset' || f.kind === 'connection_termination') cluster.stats.upstream_rq_rx_reset++;
+    if (f.unprocessed && f.kind !== 'connection_failure' && f.kind !== 'overflow' && this.replayable && !this.responseStarted && this.attempts <= MAX_UNPROCESSED_REPLAYS && !this.ds.closed) {
+      // Never processed by the peer (e.g. above a GOAWAY's last_stream_id): replay.
+      this.attempt();
+      return;
+    }
+    this.info.upstreamTransportFailureReason = f.kind === 'connection_failure' ? f.message : '';
+    if (this.responseStarted) {
+      this.info.setFlag(f.kind === 'connection_termination' ? 'UC' : 'UR');
+      this.info.responseCodeDetails = `upstream_reset_after_response_started{${f.kind}}`;
+      this.ds.reset(NGHTTP2_INTERNAL_ERROR);
+      this.finish();
+      return;
+    }
+    switch (f.kind) {
+      case 'connection_failure':
+        this.localReply({ status: 503, body: `${RESET_BEFORE}connection failure, transport failure reason: ${f.message}`, flag: 'UF', details: `upstream_reset_before_response_started{connection_failure,${f.message.replace(/ /g, '_')}}` });
+        return;
+      case 'overflow':
+        this.localReply({ status: 503, body: `${RESET_BEFORE}overflow`, flag: 'UO', details: 'upstream_reset_before_response_started{overflow}' });
+        return;
+      case 'connection_termination':
+        this.localReply({ status: 503, body: `${RESET_BEFORE}connection termination`, flag: 'UC', details: 'upstream_reset_before_response_started{connection_termination}' });
+        return;
+      case 'protocol_error':
+        this.localReply({ status: 503, body: `${RESET_BEFORE}protocol error`, flag: 'UPE', details: 'upstream_reset_before_response_started{protocol_error}' });
+        return;
+      default:
+        this.localReply({ status: 503, body: `${RESET_BEFORE}remote reset`, flag: 'UR', details: 'upstream_reset_before_response_started{remote_reset}' });
+    }
+  }
+
+  // === Downstream events ===
+
+  private readonly onDownstreamData = (chunk: Buffer): void => {
+    this.info.bytesReceived += chunk.length;
+    this.lastActivity = performance.now();
+    if (this.replayable) {
+      this.kept.push(chunk);
+      this.keptBytes += chunk.length;
+      if (this.keptBytes > this.cluster!.model.perConnectionBufferLimitBytes) {
+        if (this.upstreamReady) {
+          // Too big to keep for replay; it is already on the wire.
+          this.replayable = false;
+          this.kept = [];
+          this.keptBytes = 0;
+        } else {
+          // Upstream not ready and the buffer is full: stop reading until it is.
+          this.ds.body.pause();
+        }
+      }
+    }
+    if (this.upstreamReady) {
+      if (!this.upstream!.write(chunk)) this.waitUpstreamDrain();
+    } else if (!this.replayable) {
+      this.kept.push(chunk);
+      this.ds.body.pause();
+    }
+  };
+
+  private readonly onDownstreamEnd = (): void => {
+    this.downstreamEnded = true;
+    this.info.lastDownstreamRxByteMs = this.info.elapsedMs();
+    if (this.upstreamReady) this.upstream!.end();
+    this.armRouteTimeout();
+  };
+
+  private waitUpstreamDrain(): void {
+    this.ds.body.pause();
+    this.upstream!.onDrain(this.onUpstreamDrain);
+  }
+
+  private readonly onUpstreamDrain = (): void => {
+    if (!this.done) this.ds.body.resume();
+  };
+
+  private readonly onDownstreamDrain = (): void => {
+    if (!this.done) this.upstream?.resume();
+  };
+
+  private readonly onDownstreamClose = (remoteReset: boolean, connectionGone: boolean): void => {
+    if (this.done) return;
+    // The client went away before we finished: cancel upstream (RST_STREAM CANCEL).
+    if (remoteReset) {
+      this.info.setFlag(connectionGone ? 'DC' : 'DR');
+      this.hcm.stats.downstream_rq_rx_reset++;
+      if (!this.info.responseCodeDetails || this.info.responseCodeDetails === 'via_upstream') this.info.responseCodeDetails = 'downstream_remote_disconnect';
+      if (!this.ds.headersSent) this.info.responseCode = 0;
+    }
+    if (this.upstream) {
+      this.upstream.cancel();
+      this.cluster!.stats.upstream_rq_tx_reset++;
+      this.releaseUpstream(false);
+    }
+    this.finish();
+  };
+
+  // === Timeouts ===
+
+  private armRouteTimeout(): void {
+    const action = this.action;
+    if (!action || this.done) return;
+    let timeout = action.timeoutMs;
+    if (action.grpcTimeoutHeaderMaxMs !== undefined) {
+      const g = parseGrpcTimeout(this.ds.headers['grpc-timeout'] as string | undefined);
+      if (g !== undefined) {
+        timeout = action.grpcTimeoutHeaderMaxMs > 0 ? Math.min(g, action.grpcTimeoutHeaderMaxMs) : g;
+        if (action.grpcTimeoutHeaderOffsetMs > 0 && timeout > action.grpcTimeoutHeaderOffsetMs) timeout -= action.grpcTimeoutHeaderOffsetMs;
+      }
+    }
+    if (timeout > 0) this.armTimer(timeout, 'route');
+  }
+
+  private armTimer(ms: number, kind: 'route' | 'max_stream'): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(kind === 'route' ? this.onRouteTimeout : this.onMaxStreamDuration, ms);
+  }
+
+  private readonly onRouteTimeout = (): void => {
+    if (this.done) return;
+    this.cluster!.stats.upstream_rq_timeout++;
+    if (this.host) this.host.stats.rq_timeout++;
+    this.upstream?.cancel();
+    this.releaseUpstream(false);
+    if (this.responseStarted) {
+      this.info.setFlag('UT');
+      this.info.responseCodeDetails = 'upstream_response_timeout';
+      this.ds.reset(NGHTTP2_CANCEL);
+      this.finish();
+      return;
+    }
+    this.localReply({ status: 504, body: 'upstream request timeout', flag: 'UT', details: 'upstream_response_timeout' });
+  };
+
+  private readonly onMaxStreamDuration = (): void => {
+    if (this.done) return;
+    this.upstream?.cancel();
+    this.releaseUpstream(false);
+    if (this.responseStarted) {
+      this.info.setFlag('UMSDR');
+      this.info.responseCodeDetails = 'upstream_max_stream_duration_reached';
+      this.ds.reset(NGHTTP2_CANCEL);
+      this.finish();
+      return;
+    }
+    this.localReply({ status: 408, body: 'upstream max stream duration reached', flag: 'UMSDR', details: 'upstream_max_stream_duration_reached', grpcStatus: 4 });
+  };
+
+  /** Called by the connection manager's sweep when no bytes moved for stream_idle_timeout. */
+  onIdleTimeout(): void {
+    if (this.done) return;
+    this.hcm.stats.downstream_rq_idle_timeout++;
+    this.upstream?.cancel();
+    this.releaseUpstream(false);
+    if (this.responseStarted) {
+      this.info.setFlag('SI');
+      this.info.responseCodeDetails = 'stream_idle_timeout';
+      this.ds.reset(NGHTTP2_CANCEL);
+      this.finish();
+      return;
+    }
+    this.localReply({ status: 408, body: 'stream timeout', flag: 'SI', details: 'stream_idle_timeout', grpcStatus: 4 });
+  }
+
+  // === Helpers ===
+
+  private localReply(r: LocalReply): void {
+    if (this.done) return;
+    if (this.upstream) {
+      this.upstream.cancel();
+      this.releaseUpstream(false);
+    }
+    sendLocalReply(this.ds, this.info, r, this.grpc, this.hcm.model.serverName);
+    // Stop reading a body nobody will receive.
+    this.ds.body.resume();
+    this.finish();
+  }
+
+  private redirect(status: number, host: string | undefined, path: string | undefined, scheme: string | undefined): void {
+    const h = this.ds.headers;
+    const location = `${scheme ?? h[':scheme'] ?? 'http'}://${host ?? h[':authority']}${path ?? h[':path']}`;
+    const headers: OutgoingHttpHeaders = { ':status': status, location, server: this.hcm.model.serverName };
+    this.info.responseCode = status;
+    this.info.responseCodeDetails = 'direct_response';
+    this.info.responseHeaders = headers;
+    this.ds.respond(headers, true, false);
+    this.ds.body.resume();
+    this.finish();
+  }
+
+  private releaseUpstream(success: boolean): void {
+    const host = this.host;
+    if (!host || !this.upstream) return;
+    host.stats.rq_active--;
+    this.cluster!.stats.upstream_rq_active--;
+    this.cluster!.stats.upstream_rq_completed++;
+    if (success) host.stats.rq_success++;
+    else host.stats.rq_error++;
+    this.upstream = undefined;
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.timer) clearTimeout(this.timer);
+    const info = this.info;
+    info.lastDownstreamTxByteMs = info.elapsedMs();
+    this.hcm.active.delete(this);
+    this.hcm.stats.downstream_rq_active--;
+    this.hcm.completed(info);
+  }
+
+  private requestHasBody(): boolean {
+    const h = this.ds.headers;
+    if (this.downstreamEnded && this.kept.length === 0) return false;
+    const cl = h['content-length'];
+    if (cl !== undefined) return cl !== '0';
+    const m = h[':method'];
+    return !(m === 'GET' || m === 'HEAD' || m === 'OPTIONS' || m === 'DELETE') || h['transfer-encoding'] !== undefined;
+  }
+
+  private buildUpstreamHeaders(h: IncomingHttpHeaders, entry: RouteEntry, action: RouteActionModel): OutgoingHttpHeaders {
+    const out: OutgoingHttpHeaders = {};
+    for (const k in h) out[k] = h[k];
+    stripHopByHop(out);
+    if (out[':scheme'] === undefined) out[':scheme'] = 'http';
+    const hcm = this.hcm.model;
+    if (out['x-forwarded-proto'] === undefined) out['x-forwarded-proto'] = String(h[':scheme'] ?? 'http');
+    if (hcm.useRemoteAddress && !hcm.skipXffAppend) {
+      const ip = stripPortOf(this.ds.remoteAddress);
+      const xff = out['x-forwarded-for'];
+      out['x-forwarded-for'] = xff ? `${String(xff)},${ip}` : ip;
+    }
+    if (action.prefixRewrite !== undefined && entry.route.match.path.kind === 'prefix') {
+      const path = String(out[':path']);
+      out['x-envoy-original-path'] = path;
+      out[':path'] = action.prefixRewrite + path.slice(entry.route.match.path.value.length);
+    }
+    if (action.hostRewriteLiteral !== undefined) out[':authority'] = action.hostRewriteLiteral;
+    // Envoy tells the upstream how long the router will wait for it.
+    if (action.timeoutMs > 0) out['x-envoy-expected-rq-timeout-ms'] = String(action.timeoutMs);
+    // Innermost wins: weighted cluster, then route, then virtual host, then route configuration.
+    const rc = this.hcm.model.routeConfig;
+    applyMutations(out, rc.requestHeaders);
+    applyMutations(out, entry.vhost.requestHeaders);
+    applyMutations(out, entry.route.requestHeaders);
+    if (this.weighted) applyMutations(out, this.weighted.requestHeaders);
+    return out;
+  }
+
+  private applyResponseMutations(out: OutgoingHttpHeaders): void {
+    const entry = this.entry!;
+    if (this.weighted) applyMutations(out, this.weighted.responseHeaders);
+    applyMutations(out, entry.route.responseHeaders);
+    applyMutations(out, entry.vhost.responseHeaders);
+    applyMutations(out, this.hcm.model.routeConfig.responseHeaders);
+  }
+}
+
+function applyMutations(h: OutgoingHttpHeaders, m: HeaderMutationsModel): void {
+  for (const name of m.remove) delete h[name];
+  for (const a of m.add) {
+    const cur = h[a.key];
+    switch (a.action) {
+      case 'append':
+        h[a.key] = cur === undefined ? a.value : Array.isArray(cur) ? [...cur.map(String), a.value] : [String(cur), a.value];
+        break;
+      case 'add_if_absent':
+        if (cur === undefined) h[a.key] = a.value;
+        break;
+      case 'overwrite':
+        h[a.key] = a.value;
+        break;
+      case 'overwrite_if_exists':
+        if (cur !== undefined) h[a.key] = a.value;
+    }
+  }
+}
+
+function stripPortOf(a: string): string {
+  if (a.startsWith('[')) return a.slice(1, a.indexOf(']'));
+  const c = a.lastIndexOf(':');
+  return c > 0 && a.indexOf(':') === c ? a.slice(0, c) : a;
+}

@@ -1,0 +1,50 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import { flagBit, type ResponseFlag } from './response-flags';
+
+/**
+ * What happened to one request, as Envoy's StreamInfo records it: the single
+ * source for access logs and stats. Times are milliseconds relative to `startMs`
+ * (performance.now() clock), or -1 when the event did not happen.
+ */
+export class StreamInfo {
+  /** Wall-clock start (epoch ms), for %START_TIME%. */
+  readonly startEpochMs = Date.now();
+  readonly startMs = performance.now();
+  protocol: 'HTTP/1.1' | 'HTTP/2' = 'HTTP/2';
+  requestHeaders: IncomingHttpHeaders = {};
+  responseHeaders: OutgoingHttpHeaders | undefined;
+  responseTrailers: IncomingHttpHeaders | undefined;
+  /** Status sent downstream; 0 = no response was started. */
+  responseCode = 0;
+  responseCodeDetails = '';
+  connectionTerminationDetails = '';
+  upstreamTransportFailureReason = '';
+  responseFlags = 0;
+  bytesReceived = 0;
+  bytesSent = 0;
+  lastDownstreamRxByteMs = -1;
+  firstUpstreamRxByteMs = -1;
+  lastDownstreamTxByteMs = -1;
+  upstreamHost = '';
+  upstreamClusterName = '';
+  upstreamClusterObservabilityName = '';
+  upstreamLocalAddress = '';
+  downstreamLocalAddress = '';
+  downstreamRemoteAddress = '';
+  routeName = '';
+  upstreamRequestAttemptCount = 0;
+  /** gRPC status sent downstream (from trailers, or a trailers-only response), if any. */
+  grpcStatus: number | undefined;
+
+  setFlag(flag: ResponseFlag): void {
+    this.responseFlags |= flagBit(flag);
+  }
+
+  hasFlag(flag: ResponseFlag): boolean {
+    return (this.responseFlags & flagBit(flag)) !== 0;
+  }
+
+  elapsedMs(): number {
+    return performance.now() - this.startMs;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Entry point: parse Envoy's command line, load the bootstrap, start the server,
+ * wire signals. Nothing else lives here.
+ */
+import { applyLoggingOptions } from './cli/apply-logging';
+import { parseCommandLine } from './cli/options';
+import { flushLogs, logger, reopenLogs } from './common/logger';
+import { loadBootstrap } from './bootstrap/bootstrap';
+import { Server } from './server/server';
+
+const log = logger('main');
+
+async function main(argv: readonly string[]): Promise<number> {
+  const parsed = parseCommandLine(argv);
+  if (parsed.exit) {
+    process.stdout.write(parsed.exit.output.endsWith('\n') ? parsed.exit.output : `${parsed.exit.output}\n`);
+    return parsed.exit.code;
+  }
+  if (parsed.errors.length) {
+    for (const e of parsed.errors) process.stderr.write(`error: ${e}\n`);
+    process.stderr.write('run "legate --help" for usage\n');
+    return 1;
+  }
+  const options = parsed.options;
+  applyLoggingOptions(options, parsed.notices);
+
+  const loaded = loadBootstrap({
+    configPath: options.configPath || undefined,
+    configYaml: options.configYaml || undefined,
+    allowUnknownStaticFields: options.allowUnknownStaticFields,
+    serviceNode: options.serviceNode || undefined,
+    serviceCluster: options.serviceCluster || undefined,
+    serviceZone: options.serviceZone || undefined,
+  });
+  for (const w of loaded.warnings) log.warn(w);
+  if (options.mode === 'validate') {
+    for (const e of loaded.errors) process.stderr.write(`${e}\n`);
+    process.stdout.write(loaded.errors.length ? `configuration has ${loaded.errors.length} error(s)\n` : 'configuration OK\n');
+    return loaded.errors.length ? 1 : 0;
+  }
+  if (!loaded.model) {
+    for (const e of loaded.errors) process.stderr.write(`error: ${e}\n`);
+    return 1;
+  }
+  if (options.mode === 'init_only') return 0;
+
+  let exitCode: number | undefined;
+  let resolveExit!: (code: number) => void;
+  const exited = new Promise<number>((r) => (resolveExit = r));
+  const server = new Server(loaded.model, options, (code) => {
+    if (exitCode === undefined) {
+      exitCode = code;
+      resolveExit(code);
+    }
+  });
+  // A bug in one request's handling must not take the whole sidecar (and its pod) down:
+  // log it loudly, count on the request's own timeouts to clean up, and keep serving.
+  process.on('uncaughtException', (err) => log.critical(`uncaught exception (request aborted, proxy continues): ${err.stack ?? err.message}`));
+  process.on('SIGUSR1', () => reopenLogs());
+  process.on('SIGTERM', () => void server.shutdown('caught SIGTERM'));
+  process.on('SIGINT', () => void server.shutdown('caught SIGINT'));
+  try {
+    await server.start();
+  } catch (err) {
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+    return 1;
+  }
+  return exited;
+}
+
+main(process.argv.slice(2)).then(
+  async (code) => {
+    await flushLogs().catch(() => undefined);
+    process.exit(code);
+  },
+  (err: Error) => {
+    process.stderr.write(`fatal: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,62 @@
+import type { ClusterManager } from '../upstream/cluster-manager';
+import type { Host } from '../upstream/host';
+
+/**
+ * Admin /clusters in Envoy's text shape (clusters_handler.cc), or its JSON form
+ * (envoy.admin.v3.Clusters with proto-JSON rules: uint64 as strings, defaults omitted).
+ */
+export function clustersText(cm: ClusterManager, json: boolean): string {
+  if (json) return JSON.stringify({ cluster_statuses: cm.all().map((c) => ({
+    name: c.name,
+    observability_name: c.model.observabilityName,
+    added_via_api: false,
+    host_statuses: c.allHosts().map((h) => hostJson(h)),
+  })) }, null, 2) + '\n';
+  const lines: string[] = [];
+  for (const c of cm.all()) {
+    const n = c.name;
+    const cb = c.model.circuitBreakers;
+    lines.push(`${n}::observability_name::${c.model.observabilityName}`);
+    for (const prio of ['default_priority', 'high_priority']) {
+      lines.push(`${n}::${prio}::max_connections::${cb.maxConnections}`);
+      lines.push(`${n}::${prio}::max_pending_requests::${cb.maxPendingRequests}`);
+      lines.push(`${n}::${prio}::max_requests::${cb.maxRequests}`);
+      lines.push(`${n}::${prio}::max_retries::${cb.maxRetries}`);
+    }
+    lines.push(`${n}::added_via_api::false`);
+    for (const h of c.allHosts()) {
+      const p = `${n}::${h.key}`;
+      for (const [k, v] of Object.entries(h.stats).sort(([a], [b]) => a.localeCompare(b))) lines.push(`${p}::${k}::${v}`);
+      lines.push(`${p}::hostname::${h.hostname}`);
+      lines.push(`${p}::health_flags::${h.healthy ? 'healthy' : '/failed_eds_health'}`);
+      lines.push(`${p}::weight::${h.weight}`);
+      lines.push(`${p}::region::${h.locality.region}`);
+      lines.push(`${p}::zone::${h.locality.zone}`);
+      lines.push(`${p}::sub_zone::${h.locality.subZone}`);
+      lines.push(`${p}::canary::false`);
+      lines.push(`${p}::priority::${h.priority}`);
+      lines.push(`${p}::success_rate::-1`);
+      lines.push(`${p}::local_origin_success_rate::-1`);
+    }
+  }
+  return lines.join('\n') + (lines.length ? '\n' : '');
+}
+
+function hostJson(h: Host): Record<string, unknown> {
+  const addr = h.address.kind === 'tcp' ? { socket_address: { address: h.address.host, port_value: h.address.port } } : { pipe: { path: h.address.path } };
+  return {
+    address: addr,
+    stats: Object.entries(h.stats).map(([name, value]) => {
+      const gauge = name.endsWith('_active');
+      const o: Record<string, unknown> = { name };
+      if (value) o['value'] = String(value);
+      if (gauge) o['type'] = 'GAUGE';
+      return o;
+    }),
+    health_status: h.healthy ? { eds_health_status: 'HEALTHY' } : { eds_health_status: 'UNHEALTHY' },
+    weight: h.weight,
+    hostname: h.hostname || undefined,
+    priority: h.priority || undefined,
+    locality: { region: h.locality.region, zone: h.locality.zone, sub_zone: h.locality.subZone },
+  };
+}

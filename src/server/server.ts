@@ -1,0 +1,178 @@
+/**
+ * The process-level object: builds the runtime from the bootstrap, binds listeners
+ * and the admin API, reports readiness, and drains on shutdown (Envoy's server.cc).
+ *
+ * Startup order: clusters (first DNS answers) → listeners bound → LIVE.
+ * Shutdown: stop accepting, GOAWAY every downstream connection, let streams in flight
+ * finish within --drain-time-s, then close upstream pools and exit.
+ */
+import { hostname } from 'node:os';
+import { AdminServer } from '../admin/admin-server';
+import { flushAccessLogs } from '../access-log/access-logger';
+import type { CommandLineOptions } from '../cli/options';
+import { toServerInfoCommandLineOptions } from '../cli/options';
+import { versionString } from '../cli/version';
+import { logger } from '../common/logger';
+import { HttpConnectionManager } from '../http/connection-manager';
+import { Listener } from '../listener/listener';
+import type { BootstrapModel } from '../snapshot/model';
+import { ClusterManager } from '../upstream/cluster-manager';
+import { clustersText } from './clusters-text';
+
+const log = logger('main');
+
+/** envoy.admin.v3.ServerInfo.State */
+export type ServerState = 'PRE_INITIALIZING' | 'INITIALIZING' | 'LIVE' | 'DRAINING';
+
+export class Server {
+  state: ServerState = 'PRE_INITIALIZING';
+  readonly clusters = new ClusterManager();
+  readonly listeners: Listener[] = [];
+  private admin: AdminServer | undefined;
+  private readonly hcms: HttpConnectionManager[] = [];
+  private readonly startedAt = Date.now();
+  private healthCheckFailed = false;
+  private exiting: Promise<void> | undefined;
+
+  constructor(private readonly bootstrap: BootstrapModel, private readonly options: CommandLineOptions, private readonly onExit: (code: number) => void) {}
+
+  /** Builds everything and binds; rejects with a clear message (e.g. a port in use). */
+  async start(): Promise<void> {
+    this.state = 'INITIALIZING';
+    if (this.bootstrap.admin) {
+      this.admin = new AdminServer(this.bootstrap.admin.address);
+      this.registerAdmin(this.admin);
+      await this.admin.listen();
+    }
+    this.clusters.reconcile(this.bootstrap.clusters);
+    for (const l of this.bootstrap.listeners) {
+      const fc = l.filterChains[0];
+      if (!fc) continue;
+      const hcm = new HttpConnectionManager(fc.hcm, this.clusters, this.options.fileFlushIntervalMs);
+      this.hcms.push(hcm);
+      this.listeners.push(new Listener(l, hcm));
+    }
+    try {
+      await Promise.all(this.listeners.map((l) => l.bind()));
+    } catch (err) {
+      this.destroy();
+      throw err;
+    }
+    for (const l of this.listeners) log.info(`listener ${l.model.name} bound to ${l.boundAddress}`);
+    await this.clusters.initialized();
+    this.state = 'LIVE';
+    log.info(`all clusters initialized; server is LIVE (${this.listeners.length} listeners, ${this.clusters.all().length} clusters)`);
+  }
+
+  /**
+   * Graceful shutdown: drain listeners, wait for streams and connections to finish
+   * (bounded by --drain-time-s), then exit 0. A second call exits at once.
+   */
+  shutdown(reason: string): Promise<void> {
+    if (this.exiting) {
+      log.warn(`${reason} again: exiting now`);
+      this.destroy();
+      this.onExit(0);
+      return this.exiting;
+    }
+    log.info(`${reason}: draining listeners (drain time ${this.options.drainTimeMs / 1000}s)`);
+    this.state = 'DRAINING';
+    for (const l of this.listeners) l.drain();
+    this.exiting = new Promise<void>((resolve) => {
+      const deadline = Date.now() + this.options.drainTimeMs;
+      const check = (): void => {
+        const streams = this.hcms.reduce((n, h) => n + h.stats.downstream_rq_active, 0);
+        const conns = this.listeners.reduce((n, l) => n + l.activeConnections, 0);
+        if ((streams === 0 && conns === 0) || Date.now() >= deadline) {
+          if (streams > 0 || conns > 0) log.warn(`drain time elapsed with ${streams} streams and ${conns} connections open; closing them`);
+          this.destroy();
+          resolve();
+          this.onExit(0);
+          return;
+        }
+        setTimeout(check, 50);
+      };
+      check();
+    });
+    return this.exiting;
+  }
+
+  /** Closes everything immediately. */
+  destroy(): void {
+    for (const l of this.listeners) l.close();
+    for (const h of this.hcms) h.close();
+    this.clusters.destroy();
+    this.admin?.close();
+    flushAccessLogs();
+  }
+
+  private registerAdmin(admin: AdminServer): void {
+    const text = 'text/plain; charset=UTF-8';
+    const json = 'application/json';
+    admin.register('/ready', {
+      help: 'print server state, return 200 if LIVE, otherwise return 503',
+      mutates: false,
+      handle: () => ({ status: this.state === 'LIVE' ? 200 : 503, contentType: text, body: `${this.state}\n` }),
+    });
+    admin.register('/server_info', {
+      help: 'print server version/status information',
+      mutates: false,
+      handle: () => ({ status: 200, contentType: json, body: JSON.stringify(this.serverInfo(), null, 2) + '\n' }),
+    });
+    admin.register('/clusters', {
+      help: 'upstream cluster status',
+      mutates: false,
+      handle: (url) => ({ status: 200, contentType: url.searchParams.get('format') === 'json' ? json : text, body: clustersText(this.clusters, url.searchParams.get('format') === 'json') }),
+    });
+    admin.register('/quitquitquit', {
+      help: 'exit the server',
+      mutates: true,
+      handle: () => {
+        setImmediate(() => void this.shutdown('POST /quitquitquit'));
+        return { status: 200, contentType: text, body: 'OK\n' };
+      },
+    });
+    admin.register('/healthcheck/fail', {
+      help: 'cause the server to fail health checks',
+      mutates: true,
+      handle: () => {
+        this.healthCheckFailed = true;
+        return { status: 200, contentType: text, body: 'OK\n' };
+      },
+    });
+    admin.register('/healthcheck/ok', {
+      help: 'cause the server to pass health checks',
+      mutates: true,
+      handle: () => {
+        this.healthCheckFailed = false;
+        return { status: 200, contentType: text, body: 'OK\n' };
+      },
+    });
+  }
+
+  /** True after POST /healthcheck/fail (used by the health_check filter). */
+  get failingHealthChecks(): boolean {
+    return this.healthCheckFailed;
+  }
+
+  private serverInfo(): Record<string, unknown> {
+    const up = `${Math.floor((Date.now() - this.startedAt) / 1000)}s`;
+    const node = this.bootstrap.node;
+    return {
+      version: versionString(),
+      state: this.state,
+      hot_restart_version: 'disabled',
+      command_line_options: toServerInfoCommandLineOptions(this.options),
+      node: {
+        id: node.id,
+        cluster: node.cluster,
+        metadata: node.metadata,
+        locality: { region: node.locality.region, zone: node.locality.zone, sub_zone: node.locality.subZone },
+        user_agent_name: 'legate',
+        user_agent_build_version: { version: {}, metadata: { hostname: hostname() } },
+      },
+      uptime_current_epoch: up,
+      uptime_all_epochs: up,
+    };
+  }
+}

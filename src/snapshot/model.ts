@@ -1,0 +1,262 @@
+/**
+ * Plain, readonly configuration models. They are built once from decoded Envoy
+ * protos (src/xds/resources/*) and never see a proto again: units are in the
+ * names (`timeoutMs`), defaults are filled in, enums are string unions.
+ *
+ * Nothing here is mutated after it is built; a config change builds new models.
+ */
+
+export type SocketAddress =
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
+  | { readonly kind: 'pipe'; readonly path: string };
+
+/** `host:port` (IPv6 in brackets) or the pipe path, as Envoy prints addresses. */
+export function formatAddress(a: SocketAddress): string {
+  if (a.kind === 'pipe') return a.path;
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+export interface NodeModel {
+  readonly id: string;
+  readonly cluster: string;
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly locality: { readonly region: string; readonly zone: string; readonly subZone: string };
+}
+
+export interface AdminModel {
+  readonly address: SocketAddress;
+}
+
+// === Listeners ===
+
+export type CodecType = 'AUTO' | 'HTTP1' | 'HTTP2';
+
+export interface HeaderValueOptionModel {
+  readonly key: string;
+  readonly value: string;
+  /** Envoy `append_action`: APPEND_IF_EXISTS_OR_ADD (default) | ADD_IF_ABSENT | OVERWRITE_IF_EXISTS_OR_ADD | OVERWRITE_IF_EXISTS */
+  readonly action: 'append' | 'add_if_absent' | 'overwrite' | 'overwrite_if_exists';
+}
+
+export interface HeaderMutationsModel {
+  readonly add: readonly HeaderValueOptionModel[];
+  readonly remove: readonly string[];
+}
+
+export interface AccessLogModel {
+  readonly name: string;
+  /** Where lines go. */
+  readonly sink: { readonly kind: 'file'; readonly path: string } | { readonly kind: 'stdout' } | { readonly kind: 'stderr' };
+  /** Text format (Envoy command operators), or a JSON dictionary of formats. */
+  readonly format: { readonly kind: 'text'; readonly text: string } | { readonly kind: 'json'; readonly fields: Readonly<Record<string, unknown>>; readonly typed: boolean };
+}
+
+export interface Http2OptionsModel {
+  /** http2_protocol_options.max_concurrent_streams; Envoy default 2147483647. */
+  readonly maxConcurrentStreams: number;
+  /** initial_stream_window_size; Envoy default 268435456 (256 MiB). */
+  readonly initialStreamWindowSize: number;
+  /** initial_connection_window_size; Envoy default 268435456 (256 MiB). */
+  readonly initialConnectionWindowSize: number;
+  /** connection_keepalive.interval in ms; 0 = no keepalive PINGs. */
+  readonly keepaliveIntervalMs: number;
+  /** connection_keepalive.timeout in ms. */
+  readonly keepaliveTimeoutMs: number;
+}
+
+export interface HttpConnectionManagerModel {
+  readonly kind: 'http_connection_manager';
+  readonly statPrefix: string;
+  readonly codec: CodecType;
+  /** Inline route configuration (RDS arrives with the xDS issue). */
+  readonly routeConfig: RouteConfigModel;
+  readonly accessLogs: readonly AccessLogModel[];
+  readonly useRemoteAddress: boolean;
+  readonly skipXffAppend: boolean;
+  readonly generateRequestId: boolean;
+  readonly preserveExternalRequestId: boolean;
+  /** `server` response header value (Envoy default "envoy"; Legate sends "envoy" too for compatibility). */
+  readonly serverName: string;
+  readonly serverHeaderTransformation: 'OVERWRITE' | 'APPEND_IF_ABSENT' | 'PASS_THROUGH';
+  /** stream_idle_timeout: Envoy default 5 min; 0 disables. */
+  readonly streamIdleTimeoutMs: number;
+  /** request_timeout; 0 (default) disables. */
+  readonly requestTimeoutMs: number;
+  /** common_http_protocol_options.idle_timeout for downstream connections; Envoy default 1h. */
+  readonly idleTimeoutMs: number;
+  /** drain_timeout: time between the first and the final GOAWAY; Envoy default 5 s. */
+  readonly drainTimeoutMs: number;
+  readonly http2: Http2OptionsModel;
+  readonly maxRequestHeadersKb: number;
+}
+
+export interface FilterChainModel {
+  readonly name: string;
+  readonly hcm: HttpConnectionManagerModel;
+}
+
+export interface ListenerModel {
+  readonly name: string;
+  readonly address: SocketAddress;
+  readonly filterChains: readonly FilterChainModel[];
+  readonly trafficDirection: 'UNSPECIFIED' | 'INBOUND' | 'OUTBOUND';
+  /** Envoy `per_connection_buffer_limit_bytes`, default 1 MiB. */
+  readonly perConnectionBufferLimitBytes: number;
+}
+
+// === Routes ===
+
+export type StringMatcherModel =
+  | { readonly kind: 'exact' | 'prefix' | 'suffix' | 'contains'; readonly value: string; readonly ignoreCase: boolean }
+  | { readonly kind: 'regex'; readonly regex: string };
+
+export type HeaderMatcherModel = {
+  readonly name: string;
+  readonly invert: boolean;
+  readonly treatMissingAsEmpty: boolean;
+  readonly match:
+    | { readonly kind: 'string'; readonly matcher: StringMatcherModel }
+    | { readonly kind: 'present'; readonly present: boolean }
+    | { readonly kind: 'range'; readonly start: number; readonly end: number };
+};
+
+export interface QueryParameterMatcherModel {
+  readonly name: string;
+  readonly match: { readonly kind: 'string'; readonly matcher: StringMatcherModel } | { readonly kind: 'present' };
+}
+
+export interface RouteMatchModel {
+  readonly path:
+    | { readonly kind: 'prefix'; readonly value: string }
+    | { readonly kind: 'path'; readonly value: string }
+    | { readonly kind: 'regex'; readonly regex: string }
+    | { readonly kind: 'path_separated_prefix'; readonly value: string };
+  readonly caseSensitive: boolean;
+  readonly headers: readonly HeaderMatcherModel[];
+  readonly queryParameters: readonly QueryParameterMatcherModel[];
+  /** `grpc: {}`: only requests with a gRPC content type. */
+  readonly grpc: boolean;
+}
+
+export interface WeightedClusterModel {
+  readonly name: string;
+  readonly weight: number;
+  readonly requestHeaders: HeaderMutationsModel;
+  readonly responseHeaders: HeaderMutationsModel;
+}
+
+export type ClusterSpecifierModel =
+  | { readonly kind: 'cluster'; readonly name: string }
+  | { readonly kind: 'weighted'; readonly clusters: readonly WeightedClusterModel[] }
+  | { readonly kind: 'header'; readonly header: string };
+
+export interface RouteActionModel {
+  readonly kind: 'route';
+  readonly cluster: ClusterSpecifierModel;
+  /** Route timeout; Envoy default 15 s; 0 disables. */
+  readonly timeoutMs: number;
+  /**
+   * Cap on the client's `grpc-timeout` (max_stream_duration.grpc_timeout_header_max or the
+   * deprecated max_grpc_timeout). `undefined`: grpc-timeout is ignored (Envoy's behaviour when
+   * neither is set). 0: honoured without a cap.
+   */
+  readonly grpcTimeoutHeaderMaxMs: number | undefined;
+  readonly grpcTimeoutHeaderOffsetMs: number;
+  /** max_stream_duration.max_stream_duration; 0/undefined = none. */
+  readonly maxStreamDurationMs: number;
+  readonly prefixRewrite: string | undefined;
+  readonly hostRewriteLiteral: string | undefined;
+}
+
+export interface DirectResponseModel {
+  readonly kind: 'direct_response';
+  readonly status: number;
+  readonly body: string | undefined;
+}
+
+export interface RedirectModel {
+  readonly kind: 'redirect';
+  readonly status: number;
+  readonly hostRedirect: string | undefined;
+  readonly pathRedirect: string | undefined;
+  readonly schemeRedirect: string | undefined;
+}
+
+export interface RouteModel {
+  readonly name: string;
+  readonly match: RouteMatchModel;
+  readonly action: RouteActionModel | DirectResponseModel | RedirectModel;
+  readonly requestHeaders: HeaderMutationsModel;
+  readonly responseHeaders: HeaderMutationsModel;
+}
+
+export interface VirtualHostModel {
+  readonly name: string;
+  readonly domains: readonly string[];
+  readonly routes: readonly RouteModel[];
+  readonly includeRequestAttemptCount: boolean;
+  readonly requestHeaders: HeaderMutationsModel;
+  readonly responseHeaders: HeaderMutationsModel;
+}
+
+export interface RouteConfigModel {
+  readonly name: string;
+  readonly virtualHosts: readonly VirtualHostModel[];
+  readonly ignorePortInHostMatching: boolean;
+  readonly requestHeaders: HeaderMutationsModel;
+  readonly responseHeaders: HeaderMutationsModel;
+}
+
+// === Clusters ===
+
+export type ClusterType = 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS';
+export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM';
+export type UpstreamProtocol = 'http1' | 'http2' | 'downstream';
+
+export interface EndpointModel {
+  readonly address: SocketAddress;
+  readonly hostname: string;
+  readonly weight: number;
+  readonly priority: number;
+  readonly healthStatus: 'UNKNOWN' | 'HEALTHY' | 'UNHEALTHY' | 'DRAINING' | 'TIMEOUT' | 'DEGRADED';
+  readonly locality: { readonly region: string; readonly zone: string; readonly subZone: string };
+}
+
+export interface CircuitBreakerThresholdsModel {
+  readonly maxConnections: number;
+  readonly maxPendingRequests: number;
+  readonly maxRequests: number;
+  readonly maxRetries: number;
+}
+
+export interface ClusterModel {
+  readonly name: string;
+  /** `alt_stat_name`, or the name. */
+  readonly observabilityName: string;
+  readonly type: ClusterType;
+  readonly connectTimeoutMs: number;
+  /** Load-balancing policy; the others come with the routing/LB issue. */
+  readonly lbPolicy: LbPolicy;
+  /** least_request_lb_config.choice_count (default 2). */
+  readonly leastRequestChoiceCount: number;
+  readonly endpoints: readonly EndpointModel[];
+  readonly protocol: UpstreamProtocol;
+  readonly http2: Http2OptionsModel;
+  /** common_http_protocol_options.idle_timeout; Envoy default 1 h. */
+  readonly idleTimeoutMs: number;
+  /** dns_refresh_rate, default 5 s. */
+  readonly dnsRefreshRateMs: number;
+  readonly dnsLookupFamily: 'AUTO' | 'V4_ONLY' | 'V6_ONLY' | 'V4_PREFERRED' | 'ALL';
+  readonly circuitBreakers: CircuitBreakerThresholdsModel;
+  /** per_connection_buffer_limit_bytes, default 1 MiB; also bounds a request kept for replay. */
+  readonly perConnectionBufferLimitBytes: number;
+  /** Stable digest of the config, for diff-and-retain on updates. */
+  readonly hash: string;
+}
+
+export interface BootstrapModel {
+  readonly node: NodeModel;
+  readonly admin: AdminModel | undefined;
+  readonly listeners: readonly ListenerModel[];
+  readonly clusters: readonly ClusterModel[];
+}

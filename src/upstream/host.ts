@@ -1,0 +1,118 @@
+import { Pool as UndiciPool } from 'undici';
+import type { ClusterModel, EndpointModel, SocketAddress } from '../snapshot/model';
+import { formatAddress } from '../snapshot/model';
+import { H2HostPool } from './pool/h2-host-pool';
+
+/** Per-host counters, named after Envoy's /clusters host stats. */
+export interface HostStats {
+  cx_active: number;
+  cx_connect_fail: number;
+  cx_total: number;
+  rq_active: number;
+  rq_error: number;
+  rq_success: number;
+  rq_timeout: number;
+  rq_total: number;
+}
+
+/**
+ * One upstream endpoint of a cluster. It owns its connection pools, created on
+ * first use and kept across config updates as long as the address stays in the
+ * cluster (diff-and-retain), so a route or weight change closes no connection.
+ */
+export class Host {
+  readonly key: string;
+  readonly stats: HostStats = { cx_active: 0, cx_connect_fail: 0, cx_total: 0, rq_active: 0, rq_error: 0, rq_success: 0, rq_timeout: 0, rq_total: 0 };
+  private h2: H2HostPool | undefined;
+  private h1: UndiciPool | undefined;
+
+  constructor(
+    readonly address: SocketAddress,
+    private endpoint: EndpointModel,
+    private readonly cluster: ClusterModel,
+  ) {
+    this.key = formatAddress(address);
+  }
+
+  get weight(): number {
+    return this.endpoint.weight;
+  }
+
+  get hostname(): string {
+    return this.endpoint.hostname;
+  }
+
+  get priority(): number {
+    return this.endpoint.priority;
+  }
+
+  get locality(): EndpointModel['locality'] {
+    return this.endpoint.locality;
+  }
+
+  /** EDS health: UNHEALTHY, DRAINING and TIMEOUT hosts take no new requests. */
+  get healthy(): boolean {
+    const s = this.endpoint.healthStatus;
+    return s !== 'UNHEALTHY' && s !== 'DRAINING' && s !== 'TIMEOUT';
+  }
+
+  get activeRequests(): number {
+    return this.stats.rq_active;
+  }
+
+  /** Applies a changed endpoint (weight, health, metadata) without touching connections. */
+  updateEndpoint(e: EndpointModel): void {
+    this.endpoint = e;
+  }
+
+  h2Pool(): H2HostPool {
+    if (!this.h2) {
+      const m = this.cluster;
+      const addr = this.address.kind === 'tcp' ? { host: this.address.host, port: this.address.port } : { path: this.address.path };
+      this.h2 = new H2HostPool(addr, {
+        connectTimeoutMs: Math.max(1, Math.round(m.connectTimeoutMs)),
+        idleTimeoutMs: Math.round(m.idleTimeoutMs),
+        keepaliveIntervalMs: Math.round(m.http2.keepaliveIntervalMs),
+        // Envoy's connection_keepalive.timeout default is 20 s when keepalive is on.
+        keepaliveTimeoutMs: Math.max(1, Math.round(m.http2.keepaliveTimeoutMs || 20_000)),
+        maxConcurrentStreams: m.http2.maxConcurrentStreams,
+        maxSessions: m.circuitBreakers.maxConnections,
+        maxPendingRequests: m.circuitBreakers.maxPendingRequests,
+        initialStreamWindowSize: m.http2.initialStreamWindowSize,
+        initialConnectionWindowSize: m.http2.initialConnectionWindowSize,
+      }, {
+        onConnect: () => { this.stats.cx_total++; this.stats.cx_active++; },
+        onConnectFail: () => { this.stats.cx_connect_fail++; },
+        onSessionClose: () => { this.stats.cx_active--; },
+      });
+    }
+    return this.h2;
+  }
+
+  h1Pool(): UndiciPool {
+    if (!this.h1) {
+      const m = this.cluster;
+      const origin = this.address.kind === 'tcp' ? `http://${formatAddress(this.address)}` : 'http://localhost';
+      this.h1 = new UndiciPool(origin, {
+        connections: m.circuitBreakers.maxConnections,
+        connect: this.address.kind === 'pipe' ? { socketPath: this.address.path, timeout: m.connectTimeoutMs } : { timeout: m.connectTimeoutMs },
+        keepAliveTimeout: Math.min(m.idleTimeoutMs || 4000, 600_000),
+        pipelining: 1,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+    }
+    return this.h1;
+  }
+
+  /** Host left the cluster: finish in-flight requests, then close. */
+  drain(): void {
+    this.h2?.drain();
+    void this.h1?.close().catch(() => undefined);
+  }
+
+  close(): void {
+    this.h2?.close();
+    void this.h1?.destroy().catch(() => undefined);
+  }
+}

@@ -1,0 +1,102 @@
+import type { AccessLogModel, CodecType, HttpConnectionManagerModel } from '../../snapshot/model';
+import { accessLoggers, httpFilters, type HttpFilterModel } from '../../extensions/registry';
+import { DecodeContext, durationMs, typeUrlName, type ProtoObj } from './decode-context';
+import { decodeHttp2Options } from './protocol-options';
+import { decodeRouteConfig } from './route-config';
+
+export const HCM_TYPE = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+
+/** Decodes `HttpConnectionManager` (the network filter's typed_config). */
+export function decodeHttpConnectionManager(h: ProtoObj, path: string, ctx: DecodeContext): HttpConnectionManagerModel {
+  const statPrefix = String(h.stat_prefix ?? '');
+  if (!statPrefix) ctx.error(`${path}.stat_prefix`, 'stat_prefix is required');
+  const codec = String(h.codec_type ?? 'AUTO');
+  if (codec !== 'AUTO' && codec !== 'HTTP1' && codec !== 'HTTP2') ctx.error(`${path}.codec_type`, `codec_type ${codec} is not supported (AUTO, HTTP1, HTTP2)`);
+
+  let routeConfig: HttpConnectionManagerModel['routeConfig'];
+  if (h.route_config) routeConfig = decodeRouteConfig(h.route_config, `${path}.route_config`, ctx);
+  else {
+    if (h.rds) ctx.error(`${path}.rds`, 'RDS needs an xDS subscription, which this build does not have yet; use an inline route_config');
+    else if (h.scoped_routes) ctx.error(`${path}.scoped_routes`, 'scoped routes are not supported');
+    else ctx.error(path, 'route_config is required');
+    routeConfig = { name: '', virtualHosts: [], ignorePortInHostMatching: false, requestHeaders: { add: [], remove: [] }, responseHeaders: { add: [], remove: [] } };
+  }
+
+  const filters = decodeHttpFilters(h.http_filters ?? [], `${path}.http_filters`, ctx);
+  if (filters.length === 0 || filters[filters.length - 1]?.kind !== 'router') {
+    ctx.error(`${path}.http_filters`, 'the last HTTP filter must be the router (envoy.filters.http.router)');
+  }
+  const accessLogs: AccessLogModel[] = [];
+  (h.access_log ?? []).forEach((al: ProtoObj, i: number) => {
+    const m = decodeAccessLog(al, `${path}.access_log[${i}]`, ctx);
+    if (m) accessLogs.push(m);
+  });
+  for (const k of ['tracing', 'upgrade_configs', 'internal_address_config', 'original_ip_detection_extensions', 'early_header_mutation_extensions']) {
+    if (h[k] !== undefined && !(Array.isArray(h[k]) && h[k].length === 0)) ctx.warn(`${path}.${k}`, `${k} is not implemented yet and has no effect`);
+  }
+  if (h.http3_protocol_options) ctx.error(`${path}.http3_protocol_options`, 'HTTP/3 is not supported');
+  const maxKb = Number(h.max_request_headers_kb ?? 60);
+  if (maxKb < 1 || maxKb > 8192) ctx.error(`${path}.max_request_headers_kb`, `${maxKb} must be in [1, 8192]`);
+  return {
+    kind: 'http_connection_manager',
+    statPrefix,
+    codec: codec as CodecType,
+    routeConfig,
+    accessLogs,
+    useRemoteAddress: h.use_remote_address === true,
+    skipXffAppend: h.skip_xff_append === true,
+    generateRequestId: h.generate_request_id !== false,
+    preserveExternalRequestId: h.preserve_external_request_id === true,
+    serverName: String(h.server_name ?? 'envoy'),
+    serverHeaderTransformation: String(h.server_header_transformation ?? 'OVERWRITE') as HttpConnectionManagerModel['serverHeaderTransformation'],
+    streamIdleTimeoutMs: durationMs(h.stream_idle_timeout, 300_000),
+    requestTimeoutMs: durationMs(h.request_timeout, 0),
+    idleTimeoutMs: durationMs(h.common_http_protocol_options?.idle_timeout, 3_600_000),
+    drainTimeoutMs: durationMs(h.drain_timeout, 5000),
+    http2: decodeHttp2Options(h.http2_protocol_options, `${path}.http2_protocol_options`, ctx),
+    maxRequestHeadersKb: maxKb,
+  };
+}
+
+function decodeHttpFilters(list: ProtoObj[], path: string, ctx: DecodeContext): HttpFilterModel[] {
+  const out: HttpFilterModel[] = [];
+  list.forEach((f, i) => {
+    const fpath = `${path}[${i}]`;
+    const name = String(f.name ?? '');
+    if (f.disabled === true) return;
+    if (f.config_discovery) {
+      ctx.error(`${fpath}.config_discovery`, `filter "${name}": ECDS config discovery is not supported`);
+      return;
+    }
+    const type = typeUrlName(f.typed_config);
+    const rejected = httpFilters.rejection(type);
+    if (rejected) {
+      ctx.error(fpath, `HTTP filter "${name}" (${type}) ${rejected.reason}`);
+      return;
+    }
+    const factory = httpFilters.get(type) ?? (!type && name === 'envoy.filters.http.router' ? httpFilters.get('envoy.extensions.filters.http.router.v3.Router') : undefined);
+    if (!factory) {
+      if (f.is_optional === true) {
+        ctx.warn(fpath, `optional HTTP filter "${name}" (${type || 'no typed_config'}) is not supported and is skipped`);
+        return;
+      }
+      ctx.error(fpath, `HTTP filter "${name}" (${type || 'no typed_config'}) is not supported`);
+      return;
+    }
+    const m = factory.decode(f.typed_config ?? {}, `${fpath}.typed_config`, ctx);
+    if (m) out.push(m);
+  });
+  return out;
+}
+
+function decodeAccessLog(al: ProtoObj, path: string, ctx: DecodeContext): AccessLogModel | undefined {
+  const name = String(al.name ?? '');
+  const type = typeUrlName(al.typed_config);
+  const factory = accessLoggers.get(type);
+  if (!factory) {
+    ctx.error(path, `access logger "${name}" (${type || 'no typed_config'}) is not supported (supported: ${accessLoggers.types().join(', ')})`);
+    return undefined;
+  }
+  if (al.filter) ctx.warn(`${path}.filter`, 'access log filters are not implemented yet; every request is logged');
+  return factory.decode(name, al.typed_config, `${path}.typed_config`, ctx);
+}
