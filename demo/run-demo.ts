@@ -130,7 +130,7 @@ function printHowTo(providersOnly: boolean): void {
         'For the curious:',
         `  curl -s http://${DEMO.host}:${DEMO.adminPort}/ready`,
         `  curl -s http://${DEMO.host}:${DEMO.adminPort}/clusters`,
-        `  curl -s http://${DEMO.host}:${DEMO.adminPort}/stats/prometheus | grep outbound`,
+        `  curl -s http://${DEMO.host}:${DEMO.adminPort}/server_info`,
         `  h2load -n 2000 -c 2 -m 10 -d ${body} -H 'content-type: application/grpc' -H 'te: trailers' http://${DEMO_TARGET}/org.apache.dubbo.samples.Greeter/greet`,
         '    (h2load: Debian/Ubuntu package nghttp2-client; it counts HTTP status only, not grpc-status)',
         '',

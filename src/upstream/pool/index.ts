@@ -6,7 +6,7 @@ export { H2HostPool } from './h2-host-pool';
 export type { PoolState } from './h2-host-pool';
 export { SETTLED_HANDLE } from './pending-request';
 export type { PendingHandle, PoolCallback } from './pending-request';
-export { CONNECT_TIMEOUT_MESSAGE, PoolError } from './pool-error';
+export { CONNECT_TIMEOUT_MESSAGE, PoolError, SessionDestroyedError } from './pool-error';
 export type { PoolErrorKind } from './pool-error';
 export type { H2PoolEvents, SessionCloseInfo, SessionCloseReason } from './pool-events';
 export { DEFAULT_POOL_OPTIONS, resolvePoolOptions } from './pool-options';

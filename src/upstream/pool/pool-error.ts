@@ -4,6 +4,7 @@
  * Invariant: a `PoolError` always means no stream was created, so nothing of the request reached
  * the upstream. `kind` tells the caller which Envoy retry condition / response flag applies.
  */
+import type { SessionCloseReason } from './pool-events';
 
 /**
  * - `connect_failure`: the session's connection failed (Envoy `upstream_cx_connect_fail`, flag UF).
@@ -44,4 +45,19 @@ export function connectFailure(cause: unknown): PoolError {
     return new PoolError('connect_failure', `delayed connect error: ${Math.abs(errno)}`, cause);
   }
   return new PoolError('connect_failure', 'connection failure', cause);
+}
+
+/**
+ * The error with which the pool destroys a session that still has streams (keepalive timeout,
+ * `close()`); each open stream receives it as its 'error' and ends with `rstCode` 2
+ * (INTERNAL_ERROR). Without an error Node would close those streams with rstCode 0 and even
+ * emit 'end', indistinguishable from a complete response.
+ */
+export class SessionDestroyedError extends Error {
+  override readonly name = 'SessionDestroyedError';
+  readonly code = 'ERR_LEGATE_SESSION_DESTROYED';
+
+  constructor(readonly reason: SessionCloseReason, message: string) {
+    super(message);
+  }
 }

@@ -20,7 +20,7 @@
  */
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
-import { CONNECT_TIMEOUT_MESSAGE, PoolError, connectFailure } from './pool-error';
+import { CONNECT_TIMEOUT_MESSAGE, PoolError, SessionDestroyedError, connectFailure } from './pool-error';
 import type { H2PoolEvents, SessionCloseReason } from './pool-events';
 import type { H2PoolOptions, PoolAddress } from './pool-options';
 import { POOL_TRACE, trace } from './trace';
@@ -226,21 +226,28 @@ export class PooledSession implements PooledSessionInfo {
     if (!this.session.closed) this.session.close();
   }
 
-  /** Closes the session now; open streams fail. */
-  destroy(reason: SessionCloseReason): void {
+  /**
+   * Closes the session now. Open streams fail with a {@link SessionDestroyedError} ('error',
+   * rstCode 2); the peer gets GOAWAY(NO_ERROR) for `pool_closed`, GOAWAY(INTERNAL_ERROR) otherwise.
+   */
+  destroy(reason: SessionCloseReason, message: string = reason): void {
     if (this.state === 'closed') return;
     this.closeReason ??= reason;
-    this.destroyNow();
+    this.destroyNow(new SessionDestroyedError(reason, message), reason === 'pool_closed' ? http2.constants.NGHTTP2_NO_ERROR : http2.constants.NGHTTP2_INTERNAL_ERROR);
   }
 
   /**
-   * Node's `session.destroy()` ends the socket gracefully (`socket.end()`), which on a socket still
-   * connecting waits for the TCP handshake: against a black-holed peer, minutes of SYN retries
-   * before 'close'. Destroying a connecting socket first makes the session close at once.
+   * Two Node traps handled here:
+   * - `session.destroy()` without an error closes open streams with rstCode 0 and 'end', as if
+   *   they had completed; so streams, if any, get `error`.
+   * - `session.destroy()` ends the socket gracefully (`socket.end()`), which on a socket still
+   *   connecting waits for the TCP handshake: against a black-holed peer, minutes of SYN retries
+   *   before 'close'. A connecting socket is destroyed first so the session closes at once.
    */
-  private destroyNow(): void {
+  private destroyNow(error?: Error, code?: number): void {
     if (this.socket.connecting) this.socket.destroy();
-    this.session.destroy();
+    if (error !== undefined && this.activeStreams > 0) this.session.destroy(error, code);
+    else this.session.destroy();
   }
 
   /** Called from the shared stream 'close' listener. */
@@ -436,8 +443,9 @@ export class PooledSession implements PooledSessionInfo {
 
   private readonly onPingTimeout = (): void => {
     this.pingTimeoutTimer = undefined;
-    if (POOL_TRACE) trace('pool', `${this.label} session#${this.id} keepalive PING not acknowledged in ${this.options.keepaliveTimeoutMs} ms`);
-    this.destroy('keepalive_timeout');
+    const message = `keepalive timeout: PING not acknowledged within ${this.options.keepaliveTimeoutMs} ms`;
+    if (POOL_TRACE) trace('pool', `${this.label} session#${this.id} ${message}`);
+    this.destroy('keepalive_timeout', message);
   };
 }
 

@@ -1,0 +1,32 @@
+# Legate container image (multi-stage). Build: docker build -t legate:dev .
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+COPY protos ./protos
+COPY scripts ./scripts
+RUN node node_modules/typescript/bin/tsc -p tsconfig.json --rootDir . \
+ && npm prune --omit=dev --no-audit --no-fund
+
+FROM node:20-bookworm-slim
+# iptables is needed by `legate iptables` when the image runs as the init container.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends iptables iproute2 \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /opt/legate
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist/src ./dist/src
+COPY --from=build /src/protos ./protos
+COPY package.json ./
+COPY bin ./bin
+COPY config/demo.yaml /etc/legate/demo.yaml
+# Istio's proxy uid/gid: iptables rules exempt this uid from capture.
+RUN groupadd -g 1337 legate && useradd -u 1337 -g 1337 -s /usr/sbin/nologin -M legate
+USER 1337:1337
+EXPOSE 9901 10000
+HEALTHCHECK --interval=10s --timeout=2s --start-period=5s \
+  CMD node -e "require('http').get('http://127.0.0.1:9901/ready',r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"
+ENTRYPOINT ["node", "/opt/legate/bin/legate"]
+CMD ["-c", "/etc/legate/demo.yaml"]
