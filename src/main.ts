@@ -11,6 +11,9 @@ import { Server } from './server/server';
 const log = logger('main');
 
 async function main(argv: readonly string[]): Promise<number> {
+  // If whoever reads our stdout/stderr goes away (EPIPE), drop the output: a proxy must keep
+  // serving, and must not turn each failed log write into another error to log.
+  for (const out of [process.stdout, process.stderr]) out.on('error', () => undefined);
   const parsed = parseCommandLine(argv);
   if (parsed.exit) {
     process.stdout.write(parsed.exit.output.endsWith('\n') ? parsed.exit.output : `${parsed.exit.output}\n`);
@@ -55,7 +58,16 @@ async function main(argv: readonly string[]): Promise<number> {
   });
   // A bug in one request's handling must not take the whole sidecar (and its pod) down:
   // log it loudly, count on the request's own timeouts to clean up, and keep serving.
-  process.on('uncaughtException', (err) => log.critical(`uncaught exception (request aborted, proxy continues): ${err.stack ?? err.message}`));
+  let inHandler = false;
+  process.on('uncaughtException', (err: NodeJS.ErrnoException) => {
+    if (inHandler || err.code === 'EPIPE') return;
+    inHandler = true;
+    try {
+      log.critical(`uncaught exception (request aborted, proxy continues): ${err.stack ?? err.message}`);
+    } finally {
+      inHandler = false;
+    }
+  });
   process.on('SIGUSR1', () => reopenLogs());
   process.on('SIGTERM', () => void server.shutdown('caught SIGTERM'));
   process.on('SIGINT', () => void server.shutdown('caught SIGINT'));

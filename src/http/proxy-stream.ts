@@ -143,7 +143,7 @@ export class ProxyStream implements UpstreamHandler {
     this.upstreamStartMs = performance.now();
     const protocol = cluster.model.protocol === 'downstream' ? (this.ds.protocol === 'HTTP/2' ? 'http2' : 'http1') : cluster.model.protocol;
     this.upstream = protocol === 'http2'
-      ? new H2Upstream(host, this.upstreamHeaders, this)
+      ? new H2Upstream(host, this.upstreamHeaders, this, this.grpc)
       : new H1Upstream(host, this.upstreamHeaders, this.requestHasBody(), this);
   }
 

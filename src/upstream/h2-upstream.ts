@@ -12,10 +12,15 @@ export class H2Upstream implements UpstreamRequest {
   private cancelled = false;
   private finished = false;
   private gotHeaders = false;
-  private ended = false;
+  /** The response is complete by its own framing: END_STREAM on the headers, or trailers. */
+  private framedComplete = false;
+  private contentLength = -1;
+  private bodyBytes = 0;
+  /** 'end' seen, completion to be confirmed by 'close' (rstCode). */
+  private endPending = false;
   private readonly pending: { cancel(): void } | undefined;
 
-  constructor(host: Host, headers: OutgoingHttpHeaders, private readonly handler: UpstreamHandler) {
+  constructor(host: Host, headers: OutgoingHttpHeaders, private readonly handler: UpstreamHandler, private readonly grpc: boolean) {
     this.pending = host.h2Pool().request(headers, this.onStream);
   }
 
@@ -76,40 +81,74 @@ export class H2Upstream implements UpstreamRequest {
     const status = Number(headers[':status']);
     if (status >= 100 && status < 200) return; // interim (100-continue): not forwarded yet
     this.gotHeaders = true;
-    this.handler.onUpstreamHeaders(headers, (flags & END_STREAM_FLAG) !== 0);
+    const endStream = (flags & END_STREAM_FLAG) !== 0;
+    if (endStream) this.framedComplete = true;
+    const cl = headers['content-length'];
+    if (cl !== undefined) this.contentLength = Number(cl);
+    this.handler.onUpstreamHeaders(headers, endStream);
   };
 
   private readonly onData = (chunk: Buffer): void => {
+    this.bodyBytes += chunk.length;
     this.handler.onUpstreamData(chunk);
   };
 
   private readonly onTrailers = (trailers: IncomingHttpHeaders): void => {
+    this.framedComplete = true;
     this.handler.onUpstreamTrailers(trailers);
   };
 
+  /**
+   * Node emits 'end' both for a real END_STREAM and for a response cut short (the peer's
+   * RST_STREAM or a dropped connection), so completion is decided from the framing:
+   * trailers or END_STREAM on the headers are certain; a gRPC response without trailers
+   * is not complete; otherwise the body must match content-length and, if our side is
+   * done, the stream must close without an error code. A RST_STREAM(NO_ERROR) that follows a
+   * complete response (the peer did not need the rest of our body) is success.
+   */
   private readonly onEnd = (): void => {
-    // END_STREAM received: the response is complete. A RST_STREAM(NO_ERROR) that may
-    // follow (the server did not need the rest of our body) is not an error.
-    this.ended = true;
+    if (this.finished) return;
+    if (this.framedComplete) return this.succeed();
+    if (this.grpc || (this.contentLength >= 0 && this.bodyBytes !== this.contentLength)) {
+      this.fail({ kind: 'remote_reset', message: 'response ended before completion', unprocessed: false });
+      return;
+    }
+    const stream = this.stream!;
+    if (stream.rstCode !== undefined) {
+      if (stream.rstCode === NGHTTP2_NO_ERROR) this.succeed();
+      else this.fail({ kind: 'remote_reset', message: `remote reset (code ${stream.rstCode})`, unprocessed: false, h2Code: stream.rstCode });
+      return;
+    }
+    // Our request side is still open: the stream will not close until it ends, so the
+    // response's own END_STREAM is all there is to go on.
+    if (!stream.writableEnded) return this.succeed();
+    this.endPending = true;
+  };
+
+  private succeed(): void {
     if (this.finished) return;
     this.finished = true;
     this.handler.onUpstreamEnd();
-  };
+  }
 
-  private readonly onError = (): void => {
-    // Surfaced through 'close' with rstCode; listening prevents an unhandled 'error'.
+  /** The stream's error, kept to tell a stream reset from a lost connection at 'close'. */
+  private error: (Error & { code?: string }) | undefined;
+
+  private readonly onError = (err: Error): void => {
+    this.error = err;
   };
 
   private readonly onClose = (): void => {
     if (this.finished || this.cancelled) return;
     const stream = this.stream!;
     const code = stream.rstCode;
-    if (this.ended || (code === NGHTTP2_NO_ERROR && this.gotHeaders && stream.readableEnded)) {
-      this.finished = true;
-      this.handler.onUpstreamEnd();
+    if (this.endPending && code === NGHTTP2_NO_ERROR) {
+      this.succeed();
       return;
     }
-    const sessionGone = stream.session === undefined || stream.session.destroyed || stream.session.closed;
+    // ERR_HTTP2_STREAM_ERROR: the peer reset this stream. Anything else (session error,
+    // the pool destroying a dead session, a socket error): the connection went away.
+    const sessionGone = this.error !== undefined && this.error.code !== 'ERR_HTTP2_STREAM_ERROR';
     const unprocessed = !this.gotHeaders && (code === NGHTTP2_REFUSED_STREAM || isUnprocessedStreamFailure(stream));
     this.fail({
       kind: sessionGone && code !== NGHTTP2_REFUSED_STREAM ? 'connection_termination' : 'remote_reset',

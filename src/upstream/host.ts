@@ -81,7 +81,8 @@ export class Host {
         initialStreamWindowSize: m.http2.initialStreamWindowSize,
         initialConnectionWindowSize: m.http2.initialConnectionWindowSize,
       }, {
-        onConnect: () => { this.stats.cx_total++; this.stats.cx_active++; },
+        onConnectStart: () => { this.stats.cx_total++; },
+        onConnect: () => { this.stats.cx_active++; },
         onConnectFail: () => { this.stats.cx_connect_fail++; },
         onSessionClose: () => { this.stats.cx_active--; },
       });

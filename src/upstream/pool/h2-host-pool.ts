@@ -117,9 +117,11 @@ export class H2HostPool implements SessionOwner, PendingOwner {
    *   trailers are delivered first. Node reports a reset-with-NO_ERROR *before* END_STREAM the same
    *   way ('end', then 'close' with rstCode 0), so for gRPC the absence of trailers is what marks a
    *   truncated response.
-   * - failure: 'error' (ERR_HTTP2_STREAM_ERROR / ERR_HTTP2_SESSION_ERROR) and 'close' with a
-   *   non-zero `rstCode`. Use {@link isUnprocessedStreamFailure} to decide whether it can be
-   *   replayed on a fresh session.
+   * - failure: 'close' with a non-zero `rstCode`, usually after 'error' (ERR_HTTP2_STREAM_ERROR,
+   *   ERR_HTTP2_SESSION_ERROR, or the pool's SessionDestroyedError). Not always: when the peer
+   *   closes the TCP connection mid-response Node emits 'end' and then 'close' with rstCode 8
+   *   (CANCEL) and no 'error'. So decide at 'close', from `rstCode`, never at 'end'.
+   *   Use {@link isUnprocessedStreamFailure} to decide whether it can be replayed elsewhere.
    *
    * @returns a handle whose `cancel()` withdraws the request while it is queued.
    */

@@ -27,7 +27,10 @@ export interface SessionCloseInfo {
   /** Process-unique session id (Envoy's upstream connection id). */
   readonly sessionId: number;
   readonly reason: SessionCloseReason;
-  /** Streams still open when the session closed (`upstream_cx_destroy_with_active_rq` if > 0). */
+  /**
+   * Streams still open when the session was torn down (`upstream_cx_destroy_with_active_rq` if
+   * > 0). Always 0 for graceful closes, which wait for every stream.
+   */
   readonly activeStreams: number;
   /** Streams opened over the session's life. */
   readonly streamsOpened: number;

@@ -126,6 +126,9 @@ function validate(o: H2PoolOptions): H2PoolOptions {
   checkInt('maxRequestsPerSession', o.maxRequestsPerSession, 0, Number.MAX_SAFE_INTEGER);
   checkInt('initialStreamWindowSize', o.initialStreamWindowSize, 65_535, MAX_WINDOW);
   checkInt('initialConnectionWindowSize', o.initialConnectionWindowSize, 65_535, MAX_WINDOW);
+  if (o.authority !== undefined && !isAuthority(o.authority)) {
+    throw new RangeError(`h2 pool: authority must be host[:port], got ${JSON.stringify(o.authority)}`);
+  }
   if (o.localAddress !== undefined && net.isIP(o.localAddress) === 0) {
     throw new RangeError(`h2 pool: localAddress must be an IP address, got ${JSON.stringify(o.localAddress)}`);
   }
@@ -152,5 +155,14 @@ function checkInt(name: string, value: number, min: number, max: number): void {
 function checkNumber(name: string, value: number, min: number, max: number): void {
   if (typeof value !== 'number' || !(value >= min && value <= max)) {
     throw new RangeError(`h2 pool: ${name} must be a number in [${min}, ${max}], got ${String(value)}`);
+  }
+}
+
+function isAuthority(value: string): boolean {
+  if (typeof value !== 'string' || value === '' || /[\s/?#@]/.test(value)) return false;
+  try {
+    return new URL(`http://${value}`).host !== '';
+  } catch {
+    return false;
   }
 }

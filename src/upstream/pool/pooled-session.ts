@@ -116,6 +116,8 @@ export class PooledSession implements PooledSessionInfo {
   /** Invariant: equals the number of pool-opened streams whose 'close' has not yet fired; >= 0. */
   activeStreams = 0;
   streamsOpened = 0;
+  /** Streams whose 'close' fired after the session was destroyed (torn down with it). */
+  private streamsLost = 0;
   /**
    * `min(peer SETTINGS_MAX_CONCURRENT_STREAMS, options.maxConcurrentStreams)`; the peer value is
    * {@link ASSUMED_PEER_MAX_STREAMS} until its first SETTINGS arrive. May drop below `activeStreams`.
@@ -187,7 +189,7 @@ export class PooledSession implements PooledSessionInfo {
   open(headers: http2.OutgoingHttpHeaders, options: http2.ClientSessionRequestOptions | undefined): http2.ClientHttp2Stream | undefined {
     const session = this.session;
     if (session.closed || session.destroyed) {
-      this.markDraining('drain');
+      this.markDraining(undefined); // Node is already closing it; its 'close' will tell why
       return undefined;
     }
     let stream: TaggedStream;
@@ -197,7 +199,7 @@ export class PooledSession implements PooledSessionInfo {
       const code = (err as { code?: unknown }).code;
       if (code === 'ERR_HTTP2_GOAWAY_SESSION' || code === 'ERR_HTTP2_INVALID_SESSION') {
         if (POOL_TRACE) trace('pool', `${this.label} session#${this.id} request() threw ${String(code)}; retrying elsewhere`);
-        this.markDraining('drain');
+        this.markDraining(undefined);
         return undefined;
       }
       throw err;
@@ -253,15 +255,18 @@ export class PooledSession implements PooledSessionInfo {
   /** Called from the shared stream 'close' listener. */
   streamClosed(): void {
     this.activeStreams--;
+    // Node closes a destroyed session's streams before the session's own 'close'.
+    if (this.session.destroyed) this.streamsLost++;
     if (this.activeStreams === 0 && this.state === 'ready') this.armIdle();
     this.owner.onSessionStreamClosed(this);
   }
 
-  private markDraining(reason: SessionCloseReason): void {
+  /** `reason` undefined: the session is going away for a reason its 'error'/'close' will reveal. */
+  private markDraining(reason: SessionCloseReason | undefined): void {
     if (this.state !== 'ready' && this.state !== 'connecting') return;
     this.state = 'draining';
-    this.closeReason ??= reason;
-    if (POOL_TRACE) trace('pool', `${this.label} session#${this.id} draining (${reason}), ${this.activeStreams} active`);
+    if (reason !== undefined) this.closeReason ??= reason;
+    if (POOL_TRACE) trace('pool', `${this.label} session#${this.id} draining (${reason ?? 'closing'}), ${this.activeStreams} active`);
     this.owner.onSessionDraining(this);
   }
 
@@ -370,7 +375,7 @@ export class PooledSession implements PooledSessionInfo {
     this.events.onSessionClose({
       sessionId: this.id,
       reason,
-      activeStreams: this.activeStreams,
+      activeStreams: this.activeStreams + this.streamsLost,
       streamsOpened: this.streamsOpened,
       lifetimeMs: Date.now() - this.connectedAt,
       bytesRead: this.socket.bytesRead,

@@ -104,3 +104,22 @@ t.test('invalid headers fail the request, not the pool', async (t) => {
   await drained(pool);
   await waitFor(() => server.sessions.size === 0, 'server side closed');
 });
+
+t.test('localAddress binds the source address (upstream_bind_config); authority is the default :authority', async (t) => {
+  let peer = '';
+  let authority = '';
+  const server = await startH2Server((stream, headers, session) => {
+    peer = session.socket.remoteAddress ?? '';
+    authority = String(headers[':authority']);
+    stream.respond({ ':status': 200 });
+    stream.end();
+  });
+  t.teardown(() => server.close());
+  const pool = new H2HostPool({ host: '127.0.0.1', port: server.port }, { localAddress: '127.0.0.2', authority: 'echo.default.svc:8080' });
+  t.teardown(() => pool.close());
+  const { stream, session } = await openStream(pool);
+  await collect(stream);
+  t.equal(session.localAddress, '127.0.0.2');
+  t.equal(peer, '127.0.0.2', 'server saw the bound source address');
+  t.equal(authority, 'echo.default.svc:8080');
+});
