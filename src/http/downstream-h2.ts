@@ -12,6 +12,8 @@ export class H2Downstream implements Downstream {
   private closeCb: ((remoteReset: boolean, connectionGone: boolean) => void) | undefined;
   private localReset = false;
   private done = false;
+  /** Kept because `stream.session` is cleared once the stream closes. */
+  private readonly session: http2.Http2Session | undefined;
 
   constructor(
     private readonly stream: ServerHttp2Stream,
@@ -20,6 +22,7 @@ export class H2Downstream implements Downstream {
     readonly remoteAddress: string,
   ) {
     this.body = stream;
+    this.session = stream.session;
     stream.on('close', this.onStreamClose);
     // Errors surface through 'close' (rstCode); an unhandled 'error' would crash the process.
     stream.on('error', noop);
@@ -74,7 +77,7 @@ export class H2Downstream implements Downstream {
     this.done = true;
     const code = this.stream.rstCode;
     const remoteReset = !this.localReset && code !== undefined && code !== http2.constants.NGHTTP2_NO_ERROR;
-    const session = this.stream.session;
+    const session = this.session;
     const connectionGone = session === undefined || session.destroyed;
     this.closeCb?.(remoteReset || (!this.stream.writableFinished && !this.localReset), connectionGone);
   };

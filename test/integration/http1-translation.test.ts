@@ -7,7 +7,7 @@ import { bootstrapText } from './bootstrap-builder';
 
 function request(port: number, path: string, body?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method: body ? 'POST' : 'GET', headers: { host: 'example.test', 'x-h1': 'yes', connection: 'keep-alive, x-drop-me', 'x-drop-me': 'hop' } }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, path, method: body ? 'POST' : 'GET', headers: { host: 'example.test', 'x-h1': 'yes', connection: 'keep-alive, x-drop-me', 'x-drop-me': 'hop', te: 'gzip' } }, (res) => {
       let b = '';
       res.on('data', (c) => (b += c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: b }));
@@ -44,6 +44,7 @@ t.test('an HTTP/1.1 client reaches an HTTP/2 upstream and an HTTP/1.1 upstream',
   t.equal(echoed.headers['x-h1'], 'yes');
   t.notOk('connection' in echoed.headers, 'connection header not forwarded over HTTP/2');
   t.notOk('x-drop-me' in echoed.headers, 'headers named by Connection are hop-by-hop');
+  t.notOk('te' in echoed.headers, 'te other than trailers is not forwarded over HTTP/2 (RFC 9113 §8.2.2)');
   t.equal(echoed.bodyBytes, 10);
   t.ok(viaH2.headers['x-envoy-upstream-service-time'] !== undefined);
 
