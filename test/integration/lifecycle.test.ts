@@ -47,3 +47,24 @@ t.test('SIGTERM: in-flight calls finish, new connections are refused, exit 0', a
   late.close();
   t.not(after.ok, true, 'nothing listens after the drain');
 });
+
+t.test('a second signal exits at once, without waiting for the drain', async (t) => {
+  const backend = await startGrpcBackend({ name: 'slow2', services: ['echo'] });
+  t.teardown(() => backend.stop(100));
+  const adminPort = await freePort();
+  const listenerPort = await freePort();
+  const proxy = await startLegate({ configYaml: bootstrapText({ adminPort, listenerPort, clusters: [{ name: 'svc', endpoints: [backend.address] }] }), args: ['--drain-time-s', '60'] });
+  const client = createEchoClient(`127.0.0.1:${listenerPort}`);
+  t.teardown(() => client.close());
+  const inflight = client.unarySettled({ sleep_ms: 20_000 });
+  await new Promise((r) => setTimeout(r, 200));
+  const started = Date.now();
+  proxy.child.kill('SIGINT');
+  await proxy.waitForLine(/caught SIGINT: draining listeners/);
+  proxy.child.kill('SIGINT');
+  const exit = await proxy.exited;
+  t.equal(exit.code, 0);
+  t.ok(Date.now() - started < 5000, 'did not wait for the 60 s drain or the 20 s call');
+  const r = await inflight;
+  t.not(r.ok, true, 'the in-flight call was cut');
+});
