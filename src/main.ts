@@ -25,7 +25,11 @@ async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
   const options = parsed.options;
-  applyLoggingOptions(options, parsed.notices);
+  const notices = [...parsed.notices];
+  if (options.concurrency > 1) {
+    notices.push(`--concurrency ${options.concurrency}: Legate serves from one event loop for now; worker threads are not implemented yet`);
+  }
+  applyLoggingOptions(options, notices);
 
   const loaded = loadBootstrap({
     configPath: options.configPath || undefined,
