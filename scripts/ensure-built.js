@@ -21,3 +21,11 @@ if (mtime(marker) === 0 || mtime(marker) < mtime('package-lock.json')) {
 }
 console.error('[legate] compiling TypeScript…');
 execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+
+// tap runs test files through a plugin set it compiles into .tap/plugins. Our tests are
+// compiled JavaScript, so package.json removes the TypeScript plugin; tap only honours that
+// once the plugin set is built, which a fresh clone has not done yet.
+if (process.argv.includes('--for-tests') && !fs.existsSync(path.join(root, '.tap', 'plugins', 'node_modules'))) {
+  console.error('[legate] building tap plugins…');
+  execFileSync(process.execPath, [path.join(root, 'node_modules', 'tap', 'dist', 'esm', 'run.mjs'), 'build'], { cwd: root, stdio: 'inherit' });
+}
