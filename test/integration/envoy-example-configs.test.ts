@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { fixturesDir } from '../fixtures-dir';
 import { runLegate } from './run-legate';
 
-const DIR = path.resolve(__dirname, '..', '..', '..', '..', 'shared', 'fixtures', 'envoy-configs');
+const DIR = path.join(fixturesDir(), 'envoy-configs');
 
 /**
  * Each of Envoy's example configs either validates, or fails naming the feature

@@ -4,6 +4,7 @@
  * checks the JSON and binary round trips on each of them.
  */
 import * as fs from 'node:fs';
+import { fixturesDir } from '../../fixtures-dir';
 import * as path from 'node:path';
 import t from 'tap';
 import * as protobuf from 'protobufjs';
@@ -13,7 +14,7 @@ import { decodeAnyBinary, decodeBinary } from '../../../src/proto/proto-binary';
 import { encodeBinary, encodeBinaryAny, toProtoJson } from '../../../src/proto/proto-encode';
 import { decodeJson, type ProtoObject, type ProtoValue } from '../../../src/proto/proto-json';
 
-const FIXTURES = process.env['LEGATE_FIXTURES'] ?? '/work/shared/fixtures';
+const FIXTURES = fixturesDir();
 const bootstrapType = lookupMessage('envoy.config.bootstrap.v3.Bootstrap')!;
 
 const RESOURCE_TYPES: Record<string, string> = {
