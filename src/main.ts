@@ -26,7 +26,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const options = parsed.options;
   const notices = [...parsed.notices];
-  if (options.concurrency > 1) {
+  if (options.concurrency > 1 && argv.some((a) => a === '--concurrency' || a.startsWith('--concurrency='))) {
     notices.push(`--concurrency ${options.concurrency}: Legate serves from one event loop for now; worker threads are not implemented yet`);
   }
   applyLoggingOptions(options, notices);
@@ -59,7 +59,7 @@ async function main(argv: readonly string[]): Promise<number> {
       exitCode = code;
       resolveExit(code);
     }
-  });
+  }, loaded.proto);
   // A bug in one request's handling must not take the whole sidecar (and its pod) down:
   // log it loudly, count on the request's own timeouts to clean up, and keep serving.
   let inHandler = false;

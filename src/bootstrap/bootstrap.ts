@@ -10,6 +10,7 @@ import { decodeAddress } from '../xds/resources/address';
 import { decodeCluster } from '../xds/resources/cluster';
 import { DecodeContext, type ProtoObj } from '../xds/resources/decode-context';
 import { decodeListener } from '../xds/resources/listener';
+import { decodeAdsConfig, decodeConfigSource } from '../xds/resources/config-source';
 import { installBuiltins } from '../extensions/builtins';
 import { decodeJson } from '../proto/proto-json';
 import { lookupMessage } from '../proto/envoy-protos';
@@ -95,8 +96,18 @@ function buildModel(b: ProtoObj, src: BootstrapSource, ctx: DecodeContext): Boot
     },
   };
   const admin = b.admin?.address ? { address: decodeAddress(b.admin.address, 'admin.address', ctx)! } : undefined;
+  let dynamic: BootstrapModel['dynamic'];
   if (b.dynamic_resources) {
-    ctx.error('dynamic_resources', 'xDS (ADS/LDS/CDS) is not supported by this build yet; use static_resources');
+    const d = b.dynamic_resources;
+    const ads = d.ads_config ? decodeAdsConfig(d.ads_config, 'dynamic_resources.ads_config', ctx) : undefined;
+    const lds = d.lds_config ? decodeConfigSource(d.lds_config, 'dynamic_resources.lds_config', ctx) : undefined;
+    const cds = d.cds_config ? decodeConfigSource(d.cds_config, 'dynamic_resources.cds_config', ctx) : undefined;
+    if (d.lds_resources_locator || d.cds_resources_locator) ctx.error('dynamic_resources', 'xdstp:// resource locators are not supported');
+    for (const [src, name] of [[lds, 'lds_config'], [cds, 'cds_config']] as const) {
+      if (src?.kind === 'ads' && !ads) ctx.error(`dynamic_resources.${name}`, 'ads: {} needs dynamic_resources.ads_config');
+      if (src?.kind === 'path') ctx.error(`dynamic_resources.${name}`, 'filesystem subscriptions are not supported yet; use ads');
+    }
+    dynamic = { ads, lds, cds };
   }
   const sr = b.static_resources ?? {};
   if (sr.secrets?.length) ctx.error('static_resources.secrets', 'TLS secrets are not supported: Legate does not implement TLS yet');
@@ -106,7 +117,13 @@ function buildModel(b: ProtoObj, src: BootstrapSource, ctx: DecodeContext): Boot
   checkUnique(listeners.map((l) => l.name), 'static_resources.listeners', 'listener', ctx);
   checkUnique(listeners.map((l) => formatAddress(l.address)).filter((a) => !a.endsWith(':0')), 'static_resources.listeners', 'listener address', ctx);
   checkRouteClusters(listeners, new Set(clusters.map((c) => c.name)), ctx);
-  return { node, admin, listeners, clusters };
+  if (dynamic?.ads?.target.kind === 'cluster') {
+    const name = dynamic.ads.target.clusterName;
+    const xds = clusters.find((c) => c.name === name);
+    if (!xds) ctx.error('dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name', `unknown cluster "${name}": the xDS cluster must be a static cluster`);
+    else if (xds.protocol !== 'http2') ctx.warn('dynamic_resources.ads_config', `cluster "${name}" is used for gRPC, so it is spoken to over HTTP/2 whatever its protocol options say`);
+  }
+  return { node, admin, dynamic, listeners, clusters };
 }
 
 function checkUnique(names: string[], path: string, what: string, ctx: DecodeContext): void {
@@ -124,7 +141,8 @@ function checkUnique(names: string[], path: string, what: string, ctx: DecodeCon
 function checkRouteClusters(listeners: ListenerModel[], clusters: Set<string>, ctx: DecodeContext): void {
   listeners.forEach((l, li) => {
     l.filterChains.forEach((fc, fi) => {
-      fc.hcm.routeConfig.virtualHosts.forEach((vh, vi) => {
+      if (fc.hcm.routeSource.kind !== 'inline') return;
+      fc.hcm.routeSource.config.virtualHosts.forEach((vh, vi) => {
         vh.routes.forEach((r, ri) => {
           if (r.action.kind !== 'route') return;
           const base = `static_resources.listeners[${li}].filter_chains[${fi}].filters[*].typed_config.route_config.virtual_hosts[${vi}].routes[${ri}].route`;

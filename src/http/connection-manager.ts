@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http2';
 import { AccessLogger } from '../access-log/access-logger';
 import { RouteTable } from '../router/route-table';
-import type { HttpConnectionManagerModel } from '../snapshot/model';
+import type { HttpConnectionManagerModel, RouteConfigModel } from '../snapshot/model';
 import type { ClusterManager } from '../upstream/cluster-manager';
 import type { Downstream } from './downstream';
 import { ProxyStream } from './proxy-stream';
@@ -46,8 +46,8 @@ export class HttpConnectionManager {
   readonly active = new Set<ProxyStream>();
   private sweeper: NodeJS.Timeout | undefined;
 
-  constructor(readonly model: HttpConnectionManagerModel, readonly clusters: ClusterManager, flushIntervalMs: number) {
-    this.routes = new RouteTable(model.routeConfig);
+  constructor(readonly model: HttpConnectionManagerModel, readonly routeConfig: RouteConfigModel, readonly clusters: ClusterManager, flushIntervalMs: number) {
+    this.routes = new RouteTable(routeConfig);
     this.accessLoggers = model.accessLogs.map((m) => new AccessLogger(m, flushIntervalMs));
     if (model.streamIdleTimeoutMs > 0) {
       this.sweeper = setInterval(this.sweepIdle, Math.min(1000, model.streamIdleTimeoutMs));
@@ -85,6 +85,24 @@ export class HttpConnectionManager {
 
   close(): void {
     if (this.sweeper) clearInterval(this.sweeper);
+  }
+
+  /**
+   * Replaced by a newer config: stop sweeping once the streams that pinned this
+   * manager are done (they keep using it until they finish).
+   */
+  retire(): void {
+    if (this.active.size === 0) {
+      this.close();
+      return;
+    }
+    const check = setInterval(() => {
+      if (this.active.size === 0) {
+        clearInterval(check);
+        this.close();
+      }
+    }, 1000);
+    check.unref();
   }
 
   private readonly sweepIdle = (): void => {

@@ -472,7 +472,7 @@ export class ProxyStream implements UpstreamHandler {
     // Envoy tells the upstream how long the router will wait for it.
     if (action.timeoutMs > 0) out['x-envoy-expected-rq-timeout-ms'] = String(action.timeoutMs);
     // Innermost wins: weighted cluster, then route, then virtual host, then route configuration.
-    const rc = this.hcm.model.routeConfig;
+    const rc = this.hcm.routeConfig;
     applyMutations(out, rc.requestHeaders);
     applyMutations(out, entry.vhost.requestHeaders);
     applyMutations(out, entry.route.requestHeaders);
@@ -485,7 +485,7 @@ export class ProxyStream implements UpstreamHandler {
     if (this.weighted) applyMutations(out, this.weighted.responseHeaders);
     applyMutations(out, entry.route.responseHeaders);
     applyMutations(out, entry.vhost.responseHeaders);
-    applyMutations(out, this.hcm.model.routeConfig.responseHeaders);
+    applyMutations(out, this.hcm.routeConfig.responseHeaders);
   }
 }
 

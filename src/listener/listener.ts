@@ -32,6 +32,7 @@ export class Listener {
   private readonly sessions = new Set<Http2Session>();
   private readonly sockets = new Set<Socket>();
   private draining = false;
+  private readonly retired = new Set<HttpConnectionManager>();
   boundAddress = '';
 
   constructor(readonly model: ListenerModel, public hcm: HttpConnectionManager) {
@@ -98,6 +99,28 @@ export class Listener {
     this.h1.closeIdleConnections();
   }
 
+  /** Routes new streams to a new connection manager; streams in flight keep theirs. */
+  swapConnectionManager(next: HttpConnectionManager): void {
+    const prev = this.hcm;
+    this.hcm = next;
+    this.retired.add(prev);
+    prev.retire();
+    const check = setInterval(() => {
+      if (prev.active.size === 0) {
+        clearInterval(check);
+        this.retired.delete(prev);
+      }
+    }, 1000);
+    check.unref();
+  }
+
+  /** Streams in flight, on the current and on replaced connection managers. */
+  get activeStreams(): number {
+    let n = this.hcm.active.size;
+    for (const h of this.retired) n += h.active.size;
+    return n;
+  }
+
   /** Number of open downstream connections. */
   get activeConnections(): number {
     return this.sockets.size;
@@ -105,6 +128,8 @@ export class Listener {
 
   /** Destroys every connection now. */
   close(): void {
+    this.hcm.close();
+    for (const h of this.retired) h.close();
     this.server.close();
     for (const s of this.sessions) s.destroy();
     for (const s of this.sockets) s.destroy();

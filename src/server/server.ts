@@ -13,11 +13,14 @@ import type { CommandLineOptions } from '../cli/options';
 import { toServerInfoCommandLineOptions } from '../cli/options';
 import { versionString } from '../cli/version';
 import { logger } from '../common/logger';
-import { HttpConnectionManager } from '../http/connection-manager';
-import { Listener } from '../listener/listener';
+import { ListenerManager, type ListenerSpec } from '../listener/listener-manager';
 import type { BootstrapModel } from '../snapshot/model';
 import { ClusterManager } from '../upstream/cluster-manager';
+import type { ProtoObj } from '../xds/resources/decode-context';
+import { XdsManager } from '../xds/xds-manager';
+import { startXdsTransport, type XdsTransport } from '../xds/xds-transport';
 import { clustersText } from './clusters-text';
+import { configDump } from './config-dump';
 
 const log = logger('main');
 
@@ -27,14 +30,23 @@ export type ServerState = 'PRE_INITIALIZING' | 'INITIALIZING' | 'LIVE' | 'DRAINI
 export class Server {
   state: ServerState = 'PRE_INITIALIZING';
   readonly clusters = new ClusterManager();
-  readonly listeners: Listener[] = [];
+  readonly listeners: ListenerManager;
+  xds: XdsManager | undefined;
+  private transport: XdsTransport | undefined;
   private admin: AdminServer | undefined;
-  private readonly hcms: HttpConnectionManager[] = [];
   private readonly startedAt = Date.now();
   private healthCheckFailed = false;
   private exiting: Promise<void> | undefined;
 
-  constructor(private readonly bootstrap: BootstrapModel, private readonly options: CommandLineOptions, private readonly onExit: (code: number) => void) {}
+  constructor(
+    private readonly bootstrap: BootstrapModel,
+    private readonly options: CommandLineOptions,
+    private readonly onExit: (code: number) => void,
+    /** The decoded bootstrap, for /config_dump. */
+    private readonly bootstrapProto: ProtoObj = {},
+  ) {
+    this.listeners = new ListenerManager(this.clusters, options.fileFlushIntervalMs, options.drainTimeMs);
+  }
 
   /** Builds everything and binds; rejects with a clear message (e.g. a port in use). */
   async start(): Promise<void> {
@@ -45,23 +57,26 @@ export class Server {
       await this.admin.listen();
     }
     this.clusters.reconcile(this.bootstrap.clusters);
+    const staticSpecs: ListenerSpec[] = [];
     for (const l of this.bootstrap.listeners) {
-      const fc = l.filterChains[0];
-      if (!fc) continue;
-      const hcm = new HttpConnectionManager(fc.hcm, this.clusters, this.options.fileFlushIntervalMs);
-      this.hcms.push(hcm);
-      this.listeners.push(new Listener(l, hcm));
+      const src = l.filterChains[0]?.hcm.routeSource;
+      if (src?.kind === 'inline') staticSpecs.push({ model: l, routeConfig: src.config });
     }
-    try {
-      await Promise.all(this.listeners.map((l) => l.bind()));
-    } catch (err) {
+    const bindErrors = await this.listeners.apply(staticSpecs);
+    if (bindErrors.length) {
       this.destroy();
-      throw err;
+      throw new Error(bindErrors.join('\n'));
     }
-    for (const l of this.listeners) log.info(`listener ${l.model.name} bound to ${l.boundAddress}`);
     await this.clusters.initialized();
+    if (this.bootstrap.dynamic) {
+      const xds = new XdsManager(this.bootstrap, this.clusters, this.listeners);
+      this.xds = xds;
+      this.transport = startXdsTransport(this.bootstrap, xds);
+      xds.start(this.transport);
+      await xds.ready;
+    }
     this.state = 'LIVE';
-    log.info(`all clusters initialized; server is LIVE (${this.listeners.length} listeners, ${this.clusters.all().length} clusters)`);
+    log.info(`all clusters initialized; server is LIVE (${this.listeners.all().length} listeners, ${this.clusters.all().length} clusters)`);
   }
 
   /**
@@ -77,12 +92,12 @@ export class Server {
     }
     log.info(`${reason}: draining listeners (drain time ${this.options.drainTimeMs / 1000}s)`);
     this.state = 'DRAINING';
-    for (const l of this.listeners) l.drain();
+    this.listeners.drainAll();
     this.exiting = new Promise<void>((resolve) => {
       const deadline = Date.now() + this.options.drainTimeMs;
       const check = (): void => {
-        const streams = this.hcms.reduce((n, h) => n + h.stats.downstream_rq_active, 0);
-        const conns = this.listeners.reduce((n, l) => n + l.activeConnections, 0);
+        const streams = this.listeners.activeStreams;
+        const conns = this.listeners.activeConnections;
         if ((streams === 0 && conns === 0) || Date.now() >= deadline) {
           if (streams > 0 || conns > 0) log.warn(`drain time elapsed with ${streams} streams and ${conns} connections open; closing them`);
           this.destroy();
@@ -99,8 +114,9 @@ export class Server {
 
   /** Closes everything immediately. */
   destroy(): void {
-    for (const l of this.listeners) l.close();
-    for (const h of this.hcms) h.close();
+    this.transport?.close();
+    this.xds?.close();
+    this.listeners.closeAll();
     this.clusters.destroy();
     this.admin?.close();
     flushAccessLogs();
@@ -123,6 +139,11 @@ export class Server {
       help: 'upstream cluster status',
       mutates: false,
       handle: (url) => ({ status: 200, contentType: url.searchParams.get('format') === 'json' ? json : text, body: clustersText(this.clusters, url.searchParams.get('format') === 'json') }),
+    });
+    admin.register('/config_dump', {
+      help: 'dump current Envoy configs',
+      mutates: false,
+      handle: (url) => configDump(url, { bootstrap: this.bootstrapProto, model: this.bootstrap, xds: this.xds, transport: this.transport }),
     });
     admin.register('/quitquitquit', {
       help: 'exit the server',

@@ -68,8 +68,8 @@ export interface HttpConnectionManagerModel {
   readonly kind: 'http_connection_manager';
   readonly statPrefix: string;
   readonly codec: CodecType;
-  /** Inline route configuration (RDS arrives with the xDS issue). */
-  readonly routeConfig: RouteConfigModel;
+  /** Where routes come from: inline, or RDS by name. */
+  readonly routeSource: RouteSourceModel;
   readonly accessLogs: readonly AccessLogModel[];
   readonly useRemoteAddress: boolean;
   readonly skipXffAppend: boolean;
@@ -89,6 +89,10 @@ export interface HttpConnectionManagerModel {
   readonly http2: Http2OptionsModel;
   readonly maxRequestHeadersKb: number;
 }
+
+export type RouteSourceModel =
+  | { readonly kind: 'inline'; readonly config: RouteConfigModel }
+  | { readonly kind: 'rds'; readonly name: string; readonly initialFetchTimeoutMs: number };
 
 export interface FilterChainModel {
   readonly name: string;
@@ -209,7 +213,7 @@ export interface RouteConfigModel {
 
 // === Clusters ===
 
-export type ClusterType = 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS';
+export type ClusterType = 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'EDS';
 export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM';
 export type UpstreamProtocol = 'http1' | 'http2' | 'downstream';
 
@@ -234,6 +238,10 @@ export interface ClusterModel {
   /** `alt_stat_name`, or the name. */
   readonly observabilityName: string;
   readonly type: ClusterType;
+  /** EDS: the ClusterLoadAssignment name to subscribe to (eds_cluster_config.service_name, else the cluster name). */
+  readonly edsServiceName: string | undefined;
+  /** EDS: how long the cluster may warm without its first assignment (0 = forever, Envoy default 15 s). */
+  readonly edsInitialFetchTimeoutMs: number;
   readonly connectTimeoutMs: number;
   /** Load-balancing policy; the others come with the routing/LB issue. */
   readonly lbPolicy: LbPolicy;
@@ -254,9 +262,27 @@ export interface ClusterModel {
   readonly hash: string;
 }
 
+/** Where an xDS type comes from. */
+export type ConfigSourceModel =
+  | { readonly kind: 'ads'; readonly initialFetchTimeoutMs: number }
+  | { readonly kind: 'path'; readonly path: string; readonly initialFetchTimeoutMs: number };
+
+export interface AdsConfigModel {
+  readonly apiType: 'GRPC' | 'DELTA_GRPC';
+  readonly target: { readonly kind: 'cluster'; readonly clusterName: string } | { readonly kind: 'google_grpc'; readonly targetUri: string };
+  readonly setNodeOnFirstMessageOnly: boolean;
+}
+
+export interface DynamicResourcesModel {
+  readonly ads: AdsConfigModel | undefined;
+  readonly lds: ConfigSourceModel | undefined;
+  readonly cds: ConfigSourceModel | undefined;
+}
+
 export interface BootstrapModel {
   readonly node: NodeModel;
   readonly admin: AdminModel | undefined;
+  readonly dynamic: DynamicResourcesModel | undefined;
   readonly listeners: readonly ListenerModel[];
   readonly clusters: readonly ClusterModel[];
 }

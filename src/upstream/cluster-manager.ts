@@ -21,7 +21,13 @@ export class ClusterManager {
     const next = new Map<string, Cluster>();
     for (const m of models) {
       const prev = this.clusters.get(m.name);
-      next.set(m.name, prev && prev.model.hash === m.hash ? prev : new Cluster(m));
+      if (prev && prev.model.hash === m.hash) {
+        // Same cluster config: keep it (and its connections); only the endpoints may differ.
+        if (prev.model.endpoints !== m.endpoints) prev.updateEndpoints(m);
+        next.set(m.name, prev);
+      } else {
+        next.set(m.name, new Cluster(m));
+      }
     }
     for (const [name, c] of this.clusters) if (next.get(name) !== c) c.stop();
     this.clusters = next;

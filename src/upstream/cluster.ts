@@ -41,9 +41,9 @@ export class Cluster {
   readonly initialized: Promise<void>;
   private markInitialized!: () => void;
 
-  constructor(readonly model: ClusterModel) {
+  constructor(public model: ClusterModel) {
     this.initialized = new Promise((resolve) => (this.markInitialized = resolve));
-    if (model.type === 'STATIC') {
+    if (model.type === 'STATIC' || model.type === 'EDS') {
       this.setEndpoints(model.endpoints.map((e) => ({ e, address: e.address })));
       this.markInitialized();
     } else {
@@ -58,6 +58,19 @@ export class Cluster {
   /** Picks a host for one request. */
   pick(): Host | undefined {
     return this.picker.pick();
+  }
+
+  /**
+   * New endpoints for a retained cluster (an EDS update, or a STATIC cluster whose
+   * load_assignment changed): hosts still present keep their connections.
+   */
+  updateEndpoints(model: ClusterModel): void {
+    const endpoints = model.endpoints;
+    this.model = model;
+    if (model.type !== 'STATIC' && model.type !== 'EDS') return;
+    this.stats.update_attempt++;
+    this.setEndpoints(endpoints.map((e) => ({ e, address: e.address })));
+    this.stats.update_success++;
   }
 
   allHosts(): Host[] {
@@ -90,6 +103,7 @@ export class Cluster {
       }
     }
     let changed = next.size !== this.hosts.size;
+    for (const key of next.keys()) if (!this.hosts.has(key)) changed = true;
     for (const [key, h] of this.hosts) {
       if (!next.has(key)) {
         h.drain();

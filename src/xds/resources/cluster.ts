@@ -4,9 +4,10 @@ import { decodeAddress } from './address';
 import { DecodeContext, durationMs, typeUrlName, type ProtoObj } from './decode-context';
 import { decodeHttp2Options, HTTP2_DEFAULTS } from './protocol-options';
 import { checkTransportSocket } from './transport-socket';
+import { decodeConfigSource } from './config-source';
 
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
-const SUPPORTED_TYPES: readonly ClusterType[] = ['STATIC', 'STRICT_DNS', 'LOGICAL_DNS'];
+const SUPPORTED_TYPES: readonly ClusterType[] = ['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS'];
 const SUPPORTED_LB: readonly LbPolicy[] = ['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM'];
 
 /** Envoy's circuit-breaker defaults (circuit_breaker.proto). */
@@ -43,6 +44,16 @@ export function decodeCluster(c: ProtoObj, path: string, ctx: DecodeContext): Cl
       }
     });
   }
+  let edsServiceName: string | undefined;
+  let edsInitialFetchTimeoutMs = 15_000;
+  if (type === 'EDS') {
+    const e = c.eds_cluster_config ?? {};
+    edsServiceName = e.service_name ? String(e.service_name) : name;
+    const cs = decodeConfigSource(e.eds_config, `${path}.eds_cluster_config.eds_config`, ctx);
+    if (cs?.kind === 'path') ctx.error(`${path}.eds_cluster_config.eds_config`, 'filesystem EDS is not supported yet; use ads');
+    edsInitialFetchTimeoutMs = cs?.initialFetchTimeoutMs ?? 15_000;
+    if (c.load_assignment) ctx.warn(`${path}.load_assignment`, 'ignored for EDS clusters: endpoints come from EDS');
+  }
   const lrConfig = c.least_request_lb_config;
   const choiceCount = Number(lrConfig?.choice_count ?? 2);
   if (choiceCount < 2) ctx.error(`${path}.least_request_lb_config.choice_count`, 'must be at least 2');
@@ -50,10 +61,12 @@ export function decodeCluster(c: ProtoObj, path: string, ctx: DecodeContext): Cl
     name,
     observabilityName: c.alt_stat_name ? String(c.alt_stat_name) : name,
     type,
+    edsServiceName,
+    edsInitialFetchTimeoutMs,
     connectTimeoutMs: durationMs(c.connect_timeout, 5000),
     lbPolicy,
     leastRequestChoiceCount: choiceCount,
-    endpoints,
+    endpoints: type === 'EDS' ? [] : endpoints,
     protocol,
     http2,
     idleTimeoutMs,

@@ -1,4 +1,5 @@
-import type { AccessLogModel, CodecType, HttpConnectionManagerModel } from '../../snapshot/model';
+import type { AccessLogModel, CodecType, HttpConnectionManagerModel, RouteSourceModel } from '../../snapshot/model';
+import { decodeConfigSource } from './config-source';
 import { accessLoggers, httpFilters, type HttpFilterModel } from '../../extensions/registry';
 import { DecodeContext, durationMs, typeUrlName, type ProtoObj } from './decode-context';
 import { decodeHttp2Options } from './protocol-options';
@@ -13,13 +14,17 @@ export function decodeHttpConnectionManager(h: ProtoObj, path: string, ctx: Deco
   const codec = String(h.codec_type ?? 'AUTO');
   if (codec !== 'AUTO' && codec !== 'HTTP1' && codec !== 'HTTP2') ctx.error(`${path}.codec_type`, `codec_type ${codec} is not supported (AUTO, HTTP1, HTTP2)`);
 
-  let routeConfig: HttpConnectionManagerModel['routeConfig'];
-  if (h.route_config) routeConfig = decodeRouteConfig(h.route_config, `${path}.route_config`, ctx);
-  else {
-    if (h.rds) ctx.error(`${path}.rds`, 'RDS needs an xDS subscription, which this build does not have yet; use an inline route_config');
-    else if (h.scoped_routes) ctx.error(`${path}.scoped_routes`, 'scoped routes are not supported');
-    else ctx.error(path, 'route_config is required');
-    routeConfig = { name: '', virtualHosts: [], ignorePortInHostMatching: false, requestHeaders: { add: [], remove: [] }, responseHeaders: { add: [], remove: [] } };
+  let routeSource: RouteSourceModel;
+  if (h.route_config) routeSource = { kind: 'inline', config: decodeRouteConfig(h.route_config, `${path}.route_config`, ctx) };
+  else if (h.rds) {
+    const name = String(h.rds.route_config_name ?? '');
+    if (!name) ctx.error(`${path}.rds.route_config_name`, 'route_config_name is required');
+    const cs = decodeConfigSource(h.rds.config_source, `${path}.rds.config_source`, ctx);
+    routeSource = { kind: 'rds', name, initialFetchTimeoutMs: cs?.initialFetchTimeoutMs ?? 15_000 };
+  } else {
+    if (h.scoped_routes) ctx.error(`${path}.scoped_routes`, 'scoped routes are not supported');
+    else ctx.error(path, 'one of route_config or rds is required');
+    routeSource = { kind: 'inline', config: { name: '', virtualHosts: [], ignorePortInHostMatching: false, requestHeaders: { add: [], remove: [] }, responseHeaders: { add: [], remove: [] } } };
   }
 
   const filters = decodeHttpFilters(h.http_filters ?? [], `${path}.http_filters`, ctx);
@@ -41,7 +46,7 @@ export function decodeHttpConnectionManager(h: ProtoObj, path: string, ctx: Deco
     kind: 'http_connection_manager',
     statPrefix,
     codec: codec as CodecType,
-    routeConfig,
+    routeSource,
     accessLogs,
     useRemoteAddress: h.use_remote_address === true,
     skipXffAppend: h.skip_xff_append === true,
@@ -68,7 +73,7 @@ function decodeHttpFilters(list: ProtoObj[], path: string, ctx: DecodeContext): 
       ctx.error(`${fpath}.config_discovery`, `filter "${name}": ECDS config discovery is not supported`);
       return;
     }
-    const type = typeUrlName(f.typed_config);
+    const type = filterType(f.typed_config);
     const rejected = httpFilters.rejection(type);
     if (rejected) {
       ctx.error(fpath, `HTTP filter "${name}" (${type}) ${rejected.reason}`);
@@ -99,4 +104,14 @@ function decodeAccessLog(al: ProtoObj, path: string, ctx: DecodeContext): Access
   }
   if (al.filter) ctx.warn(`${path}.filter`, 'access log filters are not implemented yet; every request is logged');
   return factory.decode(name, al.typed_config, `${path}.typed_config`, ctx);
+}
+
+/** The filter's config type; for a TypedStruct (how Istio sends its own filters), the type it wraps. */
+function filterType(typedConfig: ProtoObj | undefined): string {
+  const t = typeUrlName(typedConfig);
+  if (t === 'udpa.type.v1.TypedStruct' || t === 'xds.type.v3.TypedStruct') {
+    const inner = String(typedConfig?.['type_url'] ?? '');
+    return inner.slice(inner.lastIndexOf('/') + 1);
+  }
+  return t;
 }

@@ -1,0 +1,116 @@
+/**
+ * Turns the raw `Any`s of one response into normalized resources or error lines.
+ *
+ * Every check that makes Envoy throw while ingesting a response lives here: an `Any` whose type
+ * URL differs from the response's (`GrpcMuxImpl::onDiscoveryResponse`, "does not match the
+ * message-wide type URL"), bytes that do not parse, PGV violations, a duplicate name
+ * (`NewDeltaSubscriptionState::handleGoodResponse`, "duplicate name ... found"). Errors name the
+ * resource index and, when known, the resource, in the shape of grpc-js-xds' `AdsResponseParser`
+ * (`resource index 2: Cluster 'x': connect_timeout: value must be greater than 0s`).
+ */
+import { createHash } from 'node:crypto';
+import { decodeAnyBinary } from '../../proto/proto-binary';
+import { formatIssue } from '../../proto/proto-types';
+import { decodeResourceWrapper, type RawAny } from './discovery-messages';
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, RESOURCE_WRAPPER_TYPE_URL, type XdsTypeUrl } from './xds-types';
+
+/** A resource that decoded cleanly. */
+export interface DecodedResource {
+  /** Its name: the `Resource` wrapper's when there is one, else the message's own. */
+  readonly name: string;
+  /** Normalized message, with `"@type"`. */
+  readonly resource: Record<string, unknown>;
+  /** Digest of the serialized bytes; equal digests mean "unchanged". */
+  readonly hash: string;
+}
+
+/** Outcome of decoding one resource: `errors` empty means `value` is set. */
+export interface DecodeOutcome {
+  readonly value: DecodedResource | undefined;
+  /** The name, when it could be learned even though decoding failed (for NACKED status). */
+  readonly name: string | undefined;
+  readonly errors: readonly string[];
+}
+
+/** What a SotW entry turned out to be. */
+export type SotwEntry =
+  | { readonly kind: 'resource'; readonly outcome: DecodeOutcome }
+  /** A `Resource` wrapper without a body: a TTL heartbeat, which changes nothing. */
+  | { readonly kind: 'heartbeat'; readonly name: string };
+
+/** `Cluster` from `type.googleapis.com/envoy.config.cluster.v3.Cluster`. */
+export function shortTypeName(typeUrl: XdsTypeUrl): string {
+  const full = typeUrl.slice(typeUrl.lastIndexOf('/') + 1);
+  return full.slice(full.lastIndexOf('.') + 1);
+}
+
+/**
+ * The name a resource is known by: `cluster_name` for a ClusterLoadAssignment, `name` for
+ * everything else (Envoy's per-type `resourceName()` decoders).
+ */
+export function resourceNameOf(typeUrl: XdsTypeUrl, value: Record<string, unknown>): string | undefined {
+  const name = typeUrl === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL ? value['cluster_name'] : value['name'];
+  return typeof name === 'string' && name !== '' ? name : undefined;
+}
+
+function label(typeUrl: XdsTypeUrl, index: number, name: string | undefined): string {
+  return `resource index ${index}: ${shortTypeName(typeUrl)}${name === undefined ? '' : ` '${name}'`}`;
+}
+
+function failure(typeUrl: XdsTypeUrl, index: number, name: string | undefined, messages: readonly string[]): DecodeOutcome {
+  const prefix = label(typeUrl, index, name);
+  return { value: undefined, name, errors: messages.map((m) => `${prefix}: ${m}`) };
+}
+
+/**
+ * Decodes one `Any` that must hold a `typeUrl` message.
+ * @param nameHint the name given by a `Resource` wrapper, which wins over the message's own.
+ */
+export function decodeResourceAny(typeUrl: XdsTypeUrl, any: RawAny, index: number, nameHint?: string): DecodeOutcome {
+  const hint = nameHint === '' ? undefined : nameHint;
+  if (any.type_url !== typeUrl) {
+    return failure(typeUrl, index, hint, [`type URL ${any.type_url || '(empty)'} does not match the response type URL ${typeUrl}`]);
+  }
+  const bytes = any.value ?? new Uint8Array(0);
+  let decoded;
+  try {
+    decoded = decodeAnyBinary({ type_url: any.type_url, value: bytes });
+  } catch (err) {
+    // The decoder promises issues rather than throws; this guards the stream callback anyway.
+    return failure(typeUrl, index, hint, [`cannot decode: ${(err as Error).message}`]);
+  }
+  const value = decoded.value as Record<string, unknown>;
+  if (value['@unresolved'] === true) {
+    return failure(typeUrl, index, hint, [`resource type ${typeUrl} is not known to this build`]);
+  }
+  const ownName = resourceNameOf(typeUrl, value);
+  const name = hint ?? ownName;
+  if (decoded.errors.length > 0) return failure(typeUrl, index, name, decoded.errors.map(formatIssue));
+  if (name === undefined) return failure(typeUrl, index, undefined, ['resource has no name']);
+  return { value: { name, resource: value, hash: digest(bytes) }, name, errors: [] };
+}
+
+/**
+ * Decodes one entry of a SotW `DiscoveryResponse.resources`, unwrapping an
+ * `envoy.service.discovery.v3.Resource` (which some servers send, and Envoy accepts).
+ */
+export function decodeSotwEntry(typeUrl: XdsTypeUrl, any: RawAny, index: number): SotwEntry {
+  if (any.type_url !== RESOURCE_WRAPPER_TYPE_URL) return { kind: 'resource', outcome: decodeResourceAny(typeUrl, any, index) };
+  let wrapper;
+  try {
+    wrapper = decodeResourceWrapper(any.value ?? new Uint8Array(0));
+  } catch (err) {
+    return { kind: 'resource', outcome: failure(typeUrl, index, undefined, [`invalid envoy.service.discovery.v3.Resource bytes: ${(err as Error).message}`]) };
+  }
+  const name = wrapper.name !== '' ? wrapper.name : (wrapper.resource_name?.name ?? '');
+  if (wrapper.resource === null || wrapper.resource === undefined) {
+    if (name === '') return { kind: 'resource', outcome: failure(typeUrl, index, undefined, ['Resource wrapper has neither a name nor a resource']) };
+    return { kind: 'heartbeat', name };
+  }
+  return { kind: 'resource', outcome: decodeResourceAny(typeUrl, wrapper.resource, index, name) };
+}
+
+/** sha1 of the bytes: a change detector, not a security boundary. */
+function digest(bytes: Uint8Array): string {
+  return createHash('sha1').update(bytes).digest('base64');
+}

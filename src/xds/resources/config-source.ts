@@ -1,0 +1,62 @@
+import type { AdsConfigModel, ConfigSourceModel } from '../../snapshot/model';
+import { durationMs, type DecodeContext, type ProtoObj } from './decode-context';
+
+/** Envoy's default initial_fetch_timeout. */
+const DEFAULT_INITIAL_FETCH_TIMEOUT_MS = 15_000;
+
+/**
+ * Decodes `config.core.v3.ConfigSource`. Legate subscribes through ADS or reads files;
+ * a per-type gRPC/REST api_config_source is reported by name.
+ */
+export function decodeConfigSource(cs: ProtoObj | undefined, path: string, ctx: DecodeContext): ConfigSourceModel | undefined {
+  if (!cs) {
+    ctx.error(path, 'config_source is required');
+    return undefined;
+  }
+  const initialFetchTimeoutMs = durationMs(cs.initial_fetch_timeout, DEFAULT_INITIAL_FETCH_TIMEOUT_MS);
+  if (cs.ads !== undefined) return { kind: 'ads', initialFetchTimeoutMs };
+  if (cs.path_config_source) return { kind: 'path', path: String(cs.path_config_source.path ?? ''), initialFetchTimeoutMs };
+  if (cs.path !== undefined) return { kind: 'path', path: String(cs.path), initialFetchTimeoutMs };
+  if (cs.api_config_source) {
+    ctx.error(`${path}.api_config_source`, 'per-type (non-aggregated) xDS config sources are not supported yet; use ads: {}');
+    return undefined;
+  }
+  if (cs.self !== undefined) {
+    ctx.error(`${path}.self`, 'self config sources are not supported yet; use ads: {}');
+    return undefined;
+  }
+  ctx.error(path, 'one of ads, path_config_source or path is required');
+  return undefined;
+}
+
+/** Decodes `config.core.v3.ApiConfigSource` as used by `dynamic_resources.ads_config`. */
+export function decodeAdsConfig(a: ProtoObj, path: string, ctx: DecodeContext): AdsConfigModel | undefined {
+  const apiType = String(a.api_type ?? 'GRPC');
+  if (apiType !== 'GRPC' && apiType !== 'DELTA_GRPC') {
+    ctx.error(`${path}.api_type`, `api_type ${apiType} is not supported for ADS (GRPC or DELTA_GRPC)`);
+    return undefined;
+  }
+  if ((a.transport_api_version ?? 'V3') !== 'V3') ctx.error(`${path}.transport_api_version`, 'only the V3 xDS API is supported');
+  const services: ProtoObj[] = a.grpc_services ?? [];
+  if (services.length === 0) {
+    ctx.error(`${path}.grpc_services`, 'a gRPC service is required for ADS');
+    return undefined;
+  }
+  if (services.length > 1) ctx.warn(`${path}.grpc_services`, 'only the first gRPC service is used, as in Envoy');
+  const g = services[0]!;
+  let target: AdsConfigModel['target'];
+  if (g.envoy_grpc) {
+    const clusterName = String(g.envoy_grpc.cluster_name ?? '');
+    if (!clusterName) ctx.error(`${path}.grpc_services[0].envoy_grpc.cluster_name`, 'cluster_name is required');
+    target = { kind: 'cluster', clusterName };
+  } else if (g.google_grpc) {
+    const targetUri = String(g.google_grpc.target_uri ?? '');
+    if (!targetUri) ctx.error(`${path}.grpc_services[0].google_grpc.target_uri`, 'target_uri is required');
+    if (g.google_grpc.channel_credentials?.ssl_credentials) ctx.error(`${path}.grpc_services[0].google_grpc.channel_credentials`, 'TLS channel credentials are not supported yet');
+    target = { kind: 'google_grpc', targetUri };
+  } else {
+    ctx.error(`${path}.grpc_services[0]`, 'one of envoy_grpc or google_grpc is required');
+    return undefined;
+  }
+  return { apiType, target, setNodeOnFirstMessageOnly: a.set_node_on_first_message_only === true };
+}
