@@ -9,7 +9,7 @@ import type { DecodeContext, ProtoObj } from '../xds/resources/decode-context';
 
 /** What an HTTP filter contributes to the filter chain. */
 export type HttpFilterModel =
-  | { readonly kind: 'router' }
+  | { readonly kind: 'router'; readonly suppressEnvoyHeaders: boolean }
   /** Accepted and documented as having no effect in Legate (see docs/compat.md). */
   | { readonly kind: 'noop'; readonly name: string };
 

@@ -70,6 +70,7 @@ export class ProxyStream implements UpstreamHandler {
     hcm.stats.downstream_rq_active++;
     ds.onClose(this.onDownstreamClose);
     const headers = ds.headers;
+    if (hcm.model.headersWithUnderscoresAction !== 'ALLOW' && this.rejectsUnderscores(headers)) return;
     hcm.requestId(headers);
     const path = String(headers[':path'] ?? '/');
     const authority = String(headers[':authority'] ?? '');
@@ -106,7 +107,7 @@ export class ProxyStream implements UpstreamHandler {
     const cluster = hcm.clusters.get(clusterName);
     if (!cluster) {
       hcm.stats.no_cluster++;
-      this.localReply({ status: 503, body: '', flag: 'NC', details: 'cluster_not_found' });
+      this.localReply({ status: action.clusterNotFoundStatus, body: '', flag: 'NC', details: 'cluster_not_found' });
       return;
     }
     this.cluster = cluster;
@@ -135,7 +136,7 @@ export class ProxyStream implements UpstreamHandler {
     this.host = host;
     this.info.upstreamHost = host.key;
     this.upstreamReady = false;
-    if (this.entry!.vhost.includeRequestAttemptCount) this.upstreamHeaders['x-envoy-attempt-count'] = String(this.attempts);
+    if (this.entry!.vhost.includeRequestAttemptCount && !this.hcm.model.suppressEnvoyHeaders) this.upstreamHeaders['x-envoy-attempt-count'] = String(this.attempts);
     cluster.stats.upstream_rq_total++;
     cluster.stats.upstream_rq_active++;
     host.stats.rq_total++;
@@ -177,7 +178,7 @@ export class ProxyStream implements UpstreamHandler {
     const out: OutgoingHttpHeaders = {};
     for (const k in headers) out[k] = headers[k];
     stripHopByHop(out);
-    out['x-envoy-upstream-service-time'] = String(Math.round(performance.now() - this.upstreamStartMs));
+    if (!this.hcm.model.suppressEnvoyHeaders) out['x-envoy-upstream-service-time'] = String(Math.round(performance.now() - this.upstreamStartMs));
     const hcm = this.hcm.model;
     if (hcm.serverHeaderTransformation === 'OVERWRITE' || (hcm.serverHeaderTransformation === 'APPEND_IF_ABSENT' && out['server'] === undefined)) {
       out['server'] = hcm.serverName;
@@ -408,6 +409,24 @@ export class ProxyStream implements UpstreamHandler {
     this.finish();
   }
 
+  /**
+   * headers_with_underscores_action: REJECT_REQUEST answers 400 (Envoy's codecs reject the
+   * request), DROP_HEADER removes such headers before anything else sees them.
+   */
+  private rejectsUnderscores(headers: IncomingHttpHeaders): boolean {
+    for (const name in headers) {
+      if (name.indexOf('_') < 0 || name.charCodeAt(0) === 58) continue;
+      if (this.hcm.model.headersWithUnderscoresAction === 'DROP_HEADER') {
+        delete headers[name];
+        continue;
+      }
+      const codec = this.ds.protocol === 'HTTP/2' ? 'http2' : 'http1';
+      this.localReply({ status: 400, body: `header name with underscore: ${name}`, flag: 'DPE', details: `${codec}.unexpected_underscore` });
+      return true;
+    }
+    return false;
+  }
+
   private redirect(status: number, host: string | undefined, path: string | undefined, scheme: string | undefined): void {
     const h = this.ds.headers;
     const location = `${scheme ?? h[':scheme'] ?? 'http'}://${host ?? h[':authority']}${path ?? h[':path']}`;
@@ -470,7 +489,7 @@ export class ProxyStream implements UpstreamHandler {
     }
     if (action.hostRewriteLiteral !== undefined) out[':authority'] = action.hostRewriteLiteral;
     // Envoy tells the upstream how long the router will wait for it.
-    if (action.timeoutMs > 0) out['x-envoy-expected-rq-timeout-ms'] = String(action.timeoutMs);
+    if (action.timeoutMs > 0 && !hcm.suppressEnvoyHeaders) out['x-envoy-expected-rq-timeout-ms'] = String(action.timeoutMs);
     // Innermost wins: weighted cluster, then route, then virtual host, then route configuration.
     const rc = this.hcm.routeConfig;
     applyMutations(out, rc.requestHeaders);

@@ -88,6 +88,10 @@ export interface HttpConnectionManagerModel {
   readonly drainTimeoutMs: number;
   readonly http2: Http2OptionsModel;
   readonly maxRequestHeadersKb: number;
+  /** Router `suppress_envoy_headers`: add no x-envoy-* headers. */
+  readonly suppressEnvoyHeaders: boolean;
+  /** common_http_protocol_options.headers_with_underscores_action (Envoy default ALLOW). */
+  readonly headersWithUnderscoresAction: 'ALLOW' | 'REJECT_REQUEST' | 'DROP_HEADER';
 }
 
 export type RouteSourceModel =
@@ -170,6 +174,8 @@ export interface RouteActionModel {
   readonly maxStreamDurationMs: number;
   readonly prefixRewrite: string | undefined;
   readonly hostRewriteLiteral: string | undefined;
+  /** cluster_not_found_response_code: 503 (default), 404 or 500. */
+  readonly clusterNotFoundStatus: number;
 }
 
 export interface DirectResponseModel {

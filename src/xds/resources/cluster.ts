@@ -22,11 +22,17 @@ export function decodeCluster(c: ProtoObj, path: string, ctx: DecodeContext): Cl
   if (!SUPPORTED_TYPES.includes(type)) {
     ctx.error(`${path}.type`, `cluster type ${type} is not supported yet (supported: ${SUPPORTED_TYPES.join(', ')})`);
   }
-  const lbPolicy = String(c.lb_policy ?? 'ROUND_ROBIN') as LbPolicy;
-  if (!SUPPORTED_LB.includes(lbPolicy)) {
+  let lbPolicy = String(c.lb_policy ?? 'ROUND_ROBIN') as LbPolicy;
+  let typedChoiceCount: number | undefined;
+  if (c.load_balancing_policy) {
+    const typed = decodeTypedLbPolicy(c.load_balancing_policy, `${path}.load_balancing_policy`, ctx);
+    if (typed) {
+      lbPolicy = typed.policy;
+      typedChoiceCount = typed.choiceCount;
+    }
+  } else if (!SUPPORTED_LB.includes(lbPolicy)) {
     ctx.error(`${path}.lb_policy`, `lb_policy ${lbPolicy} is not supported yet (supported: ${SUPPORTED_LB.join(', ')})`);
   }
-  if (c.load_balancing_policy) ctx.error(`${path}.load_balancing_policy`, 'the typed load_balancing_policy form is not supported yet; use lb_policy');
   checkTransportSocket(c.transport_socket, `${path}.transport_socket`, ctx);
   (c.transport_socket_matches ?? []).forEach((m: ProtoObj, i: number) => checkTransportSocket(m.transport_socket, `${path}.transport_socket_matches[${i}].transport_socket`, ctx));
   if (c.health_checks?.length) ctx.warn(`${path}.health_checks`, 'active health checking is not implemented yet; hosts are treated as healthy');
@@ -55,7 +61,7 @@ export function decodeCluster(c: ProtoObj, path: string, ctx: DecodeContext): Cl
     if (c.load_assignment) ctx.warn(`${path}.load_assignment`, 'ignored for EDS clusters: endpoints come from EDS');
   }
   const lrConfig = c.least_request_lb_config;
-  const choiceCount = Number(lrConfig?.choice_count ?? 2);
+  const choiceCount = Number(typedChoiceCount ?? lrConfig?.choice_count ?? 2);
   if (choiceCount < 2) ctx.error(`${path}.least_request_lb_config.choice_count`, 'must be at least 2');
   return {
     name,
@@ -161,4 +167,28 @@ export function decodeLoadAssignment(la: ProtoObj | undefined, path: string, ctx
 
 function isIp(host: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':');
+}
+
+const TYPED_LB: Record<string, LbPolicy> = {
+  'envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin': 'ROUND_ROBIN',
+  'envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest': 'LEAST_REQUEST',
+  'envoy.extensions.load_balancing_policies.random.v3.Random': 'RANDOM',
+};
+
+/**
+ * The typed `load_balancing_policy`: like Envoy, use the first policy in the list that is
+ * supported, so a control plane can offer a fallback.
+ */
+function decodeTypedLbPolicy(p: ProtoObj, path: string, ctx: DecodeContext): { policy: LbPolicy; choiceCount: number | undefined } | undefined {
+  const policies: ProtoObj[] = p.policies ?? [];
+  const seen: string[] = [];
+  for (const entry of policies) {
+    const cfg = entry.typed_extension_config?.typed_config;
+    const type = typeUrlName(cfg);
+    const policy = TYPED_LB[type];
+    if (policy) return { policy, choiceCount: policy === 'LEAST_REQUEST' && cfg?.choice_count !== undefined ? Number(cfg.choice_count) : undefined };
+    seen.push(type || String(entry.typed_extension_config?.name ?? '?'));
+  }
+  ctx.error(`${path}.policies`, `none of the load-balancing policies is supported yet (got: ${seen.join(', ') || 'none'}; supported: ${Object.keys(TYPED_LB).join(', ')})`);
+  return undefined;
 }

@@ -21,9 +21,16 @@ export function decodeListener(l: ProtoObj, path: string, ctx: DecodeContext): L
     const c = decodeFilterChain(fc, `${path}.filter_chains[${i}]`, ctx);
     if (c) chains.push(c);
   });
-  if (l.default_filter_chain) ctx.error(`${path}.default_filter_chain`, 'default_filter_chain is not supported yet');
-  if (chains.length > 1) ctx.error(`${path}.filter_chains`, 'filter chain matching is not supported yet; a listener may have one filter chain');
-  if ((l.filter_chains ?? []).length === 0) ctx.error(`${path}.filter_chains`, 'at least one filter chain is required');
+  const declared = (l.filter_chains ?? []).length + (l.default_filter_chain ? 1 : 0);
+  if (declared > 1) {
+    ctx.error(`${path}.filter_chains`, 'filter chain matching is not supported yet; a listener may have one filter chain (or only a default_filter_chain)');
+  } else if (l.default_filter_chain) {
+    // With no other chain, the default chain takes every connection.
+    const c = decodeFilterChain(l.default_filter_chain, `${path}.default_filter_chain`, ctx);
+    if (c) chains.push(c);
+  } else if (declared === 0) {
+    ctx.error(`${path}.filter_chains`, 'at least one filter chain is required');
+  }
   return {
     name,
     address,

@@ -222,6 +222,7 @@ function decodeRouteAction(a: ProtoObj, path: string, ctx: DecodeContext) {
     maxStreamDurationMs: durationMs(msd?.max_stream_duration, 0),
     prefixRewrite: a.prefix_rewrite,
     hostRewriteLiteral: a.host_rewrite_literal,
+    clusterNotFoundStatus: a.cluster_not_found_response_code === 'NOT_FOUND' ? 404 : a.cluster_not_found_response_code === 'INTERNAL_SERVER_ERROR' ? 500 : 503,
   };
 }
 
