@@ -105,7 +105,7 @@ function buildModel(b: ProtoObj, src: BootstrapSource, ctx: DecodeContext): Boot
     if (d.lds_resources_locator || d.cds_resources_locator) ctx.error('dynamic_resources', 'xdstp:// resource locators are not supported');
     for (const [src, name] of [[lds, 'lds_config'], [cds, 'cds_config']] as const) {
       if (src?.kind === 'ads' && !ads) ctx.error(`dynamic_resources.${name}`, 'ads: {} needs dynamic_resources.ads_config');
-      if (src?.kind === 'path') ctx.error(`dynamic_resources.${name}`, 'filesystem subscriptions are not supported yet; use ads');
+      if (src?.kind === 'path' && !src.path) ctx.error(`dynamic_resources.${name}.path_config_source.path`, 'path is required');
     }
     dynamic = { ads, lds, cds };
   }

@@ -71,7 +71,7 @@ export class Server {
     if (this.bootstrap.dynamic) {
       const xds = new XdsManager(this.bootstrap, this.clusters, this.listeners);
       this.xds = xds;
-      this.transport = startXdsTransport(this.bootstrap, xds);
+      if (this.bootstrap.dynamic.ads) this.transport = startXdsTransport(this.bootstrap, xds);
       xds.start(this.transport);
       await xds.ready;
     }

@@ -20,6 +20,7 @@ import { decodeCluster, decodeLoadAssignment } from './resources/cluster';
 import { DecodeContext, formatIssue, type ProtoObj } from './resources/decode-context';
 import { decodeListener } from './resources/listener';
 import { decodeRouteConfig } from './resources/route-config';
+import { FileSubscription } from './file-subscription';
 import { TYPE } from './type-urls';
 import type { AcceptedResource, RejectedUpdate } from './xds-state';
 
@@ -57,6 +58,7 @@ export class XdsManager {
   private readonly timedOut = new Set<string>();
   private readonly fetchTimers = new Map<string, NodeJS.Timeout>();
   private subscriber: XdsSubscriber | undefined;
+  private readonly files: FileSubscription[] = [];
   private applying: Promise<void> = Promise.resolve();
   private readyResolve!: () => void;
   /** Resolves once the initial LDS/CDS responses are in and nothing is warming. */
@@ -70,17 +72,28 @@ export class XdsManager {
     private readonly listenerManager: ListenerManager,
   ) {}
 
-  /** Starts subscribing: LDS and CDS wildcard (as Envoy always does), then whatever they reference. */
-  start(subscriber: XdsSubscriber): void {
+  /**
+   * Starts subscribing: LDS and CDS wildcard (as Envoy always does) through ADS or from
+   * files, then whatever they reference through ADS.
+   */
+  start(subscriber: XdsSubscriber | undefined): void {
     this.subscriber = subscriber;
     const d = this.bootstrap.dynamic;
-    if (d?.cds) subscriber.subscribe(TYPE.cluster, 'wildcard');
-    if (d?.lds) subscriber.subscribe(TYPE.listener, 'wildcard');
+    for (const [src, type] of [[d?.cds, TYPE.cluster], [d?.lds, TYPE.listener]] as const) {
+      if (!src) continue;
+      if (src.kind === 'ads') subscriber?.subscribe(type, 'wildcard');
+      else {
+        const fileSub = new FileSubscription(src.path, type, this);
+        this.files.push(fileSub);
+        fileSub.start();
+      }
+    }
     this.scheduleApply();
   }
 
   close(): void {
     this.closed = true;
+    for (const f of this.files) f.close();
     for (const t of this.fetchTimers.values()) clearTimeout(t);
   }
 

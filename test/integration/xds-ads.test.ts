@@ -122,6 +122,17 @@ for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
       t.ok(dyn.route_config.virtual_hosts[0].routes.length === 2, 'the last good routes are what is served and dumped');
     });
 
+    t.test('truncated and random bytes are NACKed, never a crash', async (t) => {
+      for (const bytes of [Buffer.from([0x0a, 0x05, 0x61]), Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 97 + 13) & 0xff))]) {
+        cp.setRawResource(TYPE.cluster, 'junk', bytes);
+        const nack = await cp.waitForNack(TYPE.cluster);
+        t.ok(nack.message.length > 0, `NACK: ${nack.message.slice(0, 120)}`);
+        t.ok((await client.unary({})).ok, 'still serving on the last good config');
+      }
+      cp.removeResource(TYPE.cluster, 'junk');
+      await cp.waitForAck(TYPE.cluster);
+    });
+
     t.test('control plane killed under load: no failed call; restarted: resync', async (t) => {
       const l = load(client);
       await new Promise((r) => setTimeout(r, 200));

@@ -1,0 +1,98 @@
+/**
+ * Filesystem subscriptions (`path_config_source` / deprecated `path`): the file holds a
+ * DiscoveryResponse in YAML or JSON whose `resources` are the complete set for one type,
+ * as Envoy reads them. The file is re-read when it changes; as with Envoy, writers should
+ * replace it atomically (write a temp file, then rename it over). A bad file is logged
+ * and ignored: the last good configuration keeps serving.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseConfigText } from '../bootstrap/read-config-file';
+import { logger } from '../common/logger';
+import { lookupMessage } from '../proto/envoy-protos';
+import { decodeJson } from '../proto/proto-json';
+import type { ProtoObj } from './resources/decode-context';
+import type { XdsManager } from './xds-manager';
+
+const log = logger('config');
+
+export class FileSubscription {
+  private watcher: fs.FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private lastText: string | undefined;
+  private names = new Set<string>();
+
+  constructor(private readonly file: string, private readonly typeUrl: string, private readonly xds: XdsManager) {}
+
+  start(): void {
+    this.reload();
+    const dir = path.dirname(path.resolve(this.file));
+    const base = path.basename(this.file);
+    try {
+      // Watch the directory: an atomic rename replaces the file's inode, which a watch on
+      // the file itself would miss.
+      this.watcher = fs.watch(dir, (_event, name) => {
+        if (name === null || name === base) this.schedule();
+      });
+      this.watcher.on('error', (err) => log.warn(`watching ${this.file}: ${err.message}`));
+    } catch (err) {
+      log.error(`cannot watch ${this.file}: ${(err as Error).message}; changes will not be picked up`);
+    }
+  }
+
+  close(): void {
+    this.watcher?.close();
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.reload(), 50);
+    this.timer.unref();
+  }
+
+  /** Reads and applies the file; returns the errors (empty when applied or unchanged). */
+  reload(): string[] {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.file, 'utf8');
+    } catch (err) {
+      const msg = `${this.file}: ${(err as Error).message}`;
+      log.warn(`${msg}; keeping the last good configuration`);
+      return [msg];
+    }
+    if (text === this.lastText) return [];
+    const errors = this.apply(text);
+    if (errors.length) log.warn(`${this.file}: update rejected, keeping the last good configuration: ${errors.join('; ')}`);
+    else this.lastText = text;
+    return errors;
+  }
+
+  private apply(text: string): string[] {
+    const parsed = parseConfigText(text, this.file.endsWith('.json') ? 'json' : 'yaml', this.file);
+    if ('error' in parsed) return [parsed.error];
+    const type = lookupMessage('envoy.service.discovery.v3.DiscoveryResponse');
+    if (!type) return ['internal: DiscoveryResponse proto not found'];
+    const decoded = decodeJson(type, parsed.json);
+    if (decoded.errors.length) return decoded.errors.map((e) => `${e.path}: ${e.message}`);
+    const response = decoded.value as ProtoObj;
+    const changed = new Map<string, { resource: ProtoObj; version: string }>();
+    const version = String(response['version_info'] ?? '');
+    const errors: string[] = [];
+    ((response['resources'] ?? []) as ProtoObj[]).forEach((r, i) => {
+      if (r['@type'] !== this.typeUrl) {
+        errors.push(`resources[${i}]: expected ${this.typeUrl}, got ${String(r['@type'])}`);
+        return;
+      }
+      const name = String(r['name'] ?? '');
+      if (!name) errors.push(`resources[${i}]: name is required`);
+      else if (changed.has(name)) errors.push(`resources[${i}]: duplicate name "${name}"`);
+      else changed.set(name, { resource: r, version });
+    });
+    if (errors.length) return errors;
+    const removed = [...this.names].filter((n) => !changed.has(n));
+    const rejected = this.xds.onUpdate(this.typeUrl, { changed, removed, version, isFullState: true });
+    if (rejected.length === 0) this.names = new Set(changed.keys());
+    return rejected;
+  }
+}
