@@ -230,6 +230,16 @@ export interface EndpointModel {
   readonly priority: number;
   readonly healthStatus: 'UNKNOWN' | 'HEALTHY' | 'UNHEALTHY' | 'DRAINING' | 'TIMEOUT' | 'DEGRADED';
   readonly locality: { readonly region: string; readonly zone: string; readonly subZone: string };
+  /** filter_metadata["envoy.transport_socket_match"]: selects a cluster transport_socket_matches entry. */
+  readonly transportSocketMatchMetadata: Readonly<Record<string, unknown>>;
+}
+
+/** One `transport_socket_matches` entry: endpoints whose metadata matches use this socket. */
+export interface TransportSocketMatchModel {
+  readonly name: string;
+  readonly match: Readonly<Record<string, unknown>>;
+  /** False for TLS: Legate cannot speak it, so matching endpoints are left out of load balancing. */
+  readonly plaintext: boolean;
 }
 
 export interface CircuitBreakerThresholdsModel {
@@ -264,6 +274,8 @@ export interface ClusterModel {
   readonly circuitBreakers: CircuitBreakerThresholdsModel;
   /** per_connection_buffer_limit_bytes, default 1 MiB; also bounds a request kept for replay. */
   readonly perConnectionBufferLimitBytes: number;
+  /** transport_socket_matches in order; the first entry whose match fits an endpoint's metadata wins. */
+  readonly transportSocketMatches: readonly TransportSocketMatchModel[];
   /** Stable digest of the config, for diff-and-retain on updates. */
   readonly hash: string;
 }

@@ -32,6 +32,7 @@ export class Cluster {
   private picker: Picker = EMPTY_PICKER;
   private dnsTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly tlsWarned = new Set<string>();
   readonly stats: ClusterStats = {
     upstream_rq_total: 0, upstream_rq_active: 0, upstream_rq_timeout: 0, upstream_cx_none_healthy: 0,
     upstream_rq_rx_reset: 0, upstream_rq_tx_reset: 0, upstream_rq_completed: 0, membership_change: 0,
@@ -116,7 +117,19 @@ export class Cluster {
   }
 
   private rebuildPicker(): void {
-    const usable = [...this.hosts.values()].filter((h) => h.healthy);
+    const usable: Host[] = [];
+    for (const h of this.hosts.values()) {
+      if (!h.healthy) continue;
+      if (!h.plaintextAllowed) {
+        // Fail closed: an endpoint that must be reached over TLS is never sent plaintext.
+        if (!this.tlsWarned.has(h.key)) {
+          this.tlsWarned.add(h.key);
+          log.warn(`cluster ${this.model.name}: endpoint ${h.key} requires TLS (transport socket match "${h.transportSocketMatch?.name}"), which Legate does not implement; it is left out of load balancing`);
+        }
+        continue;
+      }
+      usable.push(h);
+    }
     // Lowest priority level with a usable host (priority failover proper comes with the LB issue).
     const minPriority = usable.reduce((m, h) => Math.min(m, h.priority), Infinity);
     const level = usable.filter((h) => h.priority === minPriority);

@@ -1,5 +1,5 @@
 import { Pool as UndiciPool } from 'undici';
-import type { ClusterModel, EndpointModel, SocketAddress } from '../snapshot/model';
+import type { ClusterModel, EndpointModel, SocketAddress, TransportSocketMatchModel } from '../snapshot/model';
 import { formatAddress } from '../snapshot/model';
 import { H2HostPool } from './pool/h2-host-pool';
 
@@ -54,6 +54,25 @@ export class Host {
   get healthy(): boolean {
     const s = this.endpoint.healthStatus;
     return s !== 'UNHEALTHY' && s !== 'DRAINING' && s !== 'TIMEOUT';
+  }
+
+  /**
+   * The transport_socket_matches entry that applies to this endpoint (the first whose match
+   * keys all equal the endpoint's metadata), or undefined for the cluster's own socket.
+   */
+  get transportSocketMatch(): TransportSocketMatchModel | undefined {
+    const md = this.endpoint.transportSocketMatchMetadata;
+    for (const m of this.cluster.transportSocketMatches) {
+      let ok = true;
+      for (const k in m.match) if (md[k] !== m.match[k]) { ok = false; break; }
+      if (ok) return m;
+    }
+    return undefined;
+  }
+
+  /** False when this endpoint must be reached over TLS, which Legate does not speak. */
+  get plaintextAllowed(): boolean {
+    return this.transportSocketMatch?.plaintext ?? true;
   }
 
   get activeRequests(): number {

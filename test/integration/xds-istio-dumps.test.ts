@@ -29,8 +29,9 @@ t.test("Istio sidecar's listeners, gateway routes and clusters over ADS", async 
   const ldsNack = await cp.waitForNack(TYPE.listener, 10_000);
   t.match(ldsNack.message, /bind_to_port: listeners that do not bind \(bind_to_port: false\) are not supported yet/);
   t.match(ldsNack.message, /network filter "istio\.stats" \(stats\.PluginConfig\) is not supported yet/);
-  const cdsNack = await cp.waitForNack(TYPE.cluster, 10_000);
-  t.match(cdsNack.message, /transport socket "envoy\.transport_sockets\.tls" .* is not supported: Legate does not implement TLS yet/);
+  // Istio's auto-mTLS transport_socket_matches are accepted; TLS endpoints are then left out
+  // of load balancing (see xds-istio-mtls-policy.test.ts), so the gateway's cluster is ACKed.
+  await cp.waitForAck(TYPE.cluster, cp.version(TYPE.cluster), 10_000);
   t.ok(cp.connectedStreams >= 1, 'the proxy stays connected after the NACKs');
   t.equal(proxy.child.exitCode, null, 'and keeps running');
 });

@@ -3,7 +3,7 @@ import type { CircuitBreakerThresholdsModel, ClusterModel, ClusterType, Endpoint
 import { decodeAddress } from './address';
 import { DecodeContext, durationMs, typeUrlName, type ProtoObj } from './decode-context';
 import { decodeHttp2Options, HTTP2_DEFAULTS } from './protocol-options';
-import { checkTransportSocket } from './transport-socket';
+import { checkTransportSocket, decodeTransportSocketMatches } from './transport-socket';
 import { decodeConfigSource } from './config-source';
 
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
@@ -34,7 +34,7 @@ export function decodeCluster(c: ProtoObj, path: string, ctx: DecodeContext): Cl
     ctx.error(`${path}.lb_policy`, `lb_policy ${lbPolicy} is not supported yet (supported: ${SUPPORTED_LB.join(', ')})`);
   }
   checkTransportSocket(c.transport_socket, `${path}.transport_socket`, ctx);
-  (c.transport_socket_matches ?? []).forEach((m: ProtoObj, i: number) => checkTransportSocket(m.transport_socket, `${path}.transport_socket_matches[${i}].transport_socket`, ctx));
+  const transportSocketMatches = decodeTransportSocketMatches(c.transport_socket_matches, `${path}.transport_socket_matches`, ctx);
   if (c.health_checks?.length) ctx.warn(`${path}.health_checks`, 'active health checking is not implemented yet; hosts are treated as healthy');
   if (c.outlier_detection) ctx.warn(`${path}.outlier_detection`, 'outlier detection is not implemented yet');
 
@@ -80,6 +80,7 @@ export function decodeCluster(c: ProtoObj, path: string, ctx: DecodeContext): Cl
     dnsLookupFamily: String(c.dns_lookup_family ?? 'AUTO') as ClusterModel['dnsLookupFamily'],
     circuitBreakers: decodeCircuitBreakers(c.circuit_breakers),
     perConnectionBufferLimitBytes: Number(c.per_connection_buffer_limit_bytes ?? 1024 * 1024),
+    transportSocketMatches,
     hash: createHash('sha1').update(JSON.stringify(c)).digest('hex'),
   };
 }
@@ -159,6 +160,7 @@ export function decodeLoadAssignment(la: ProtoObj | undefined, path: string, ctx
         priority,
         healthStatus: String(e.health_status ?? 'UNKNOWN') as EndpointModel['healthStatus'],
         locality,
+        transportSocketMatchMetadata: (e.metadata?.filter_metadata?.['envoy.transport_socket_match'] ?? {}) as Record<string, unknown>,
       });
     });
   });
