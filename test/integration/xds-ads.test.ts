@@ -87,6 +87,7 @@ for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
       await cp.waitForAck(TYPE.cluster);
       await cp.waitForAck(TYPE.endpoints);
       const l = load(client);
+      const connectionsToA = a.connections;
       cp.setResources(TYPE.routeConfig, [{ name: 'routes', value: routeConfig('routes', [
         { match: { prefix: '/', headers: [{ name: 'user', string_match: { exact: 'admin' } }] }, route: { cluster: 'svc-b' } },
         { match: { prefix: '/' }, route: { weighted_clusters: { clusters: [{ name: 'svc', weight: 80 }, { name: 'svc-b', weight: 20 }] } } },
@@ -95,6 +96,7 @@ for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
       await new Promise((r) => setTimeout(r, 1000));
       const res = await l.stop();
       t.equal(res.failed, 0, `no failed call during the change (${res.errors.join('; ')})`);
+      t.equal(a.connections, connectionsToA, 'an RDS change opened no new upstream connection to a (the pool was kept)');
       let toB = 0;
       for (let i = 0; i < 20; i++) if ((await client.unary({}, { metadata: { user: 'admin' } })).response.backend === 'b') toB++;
       t.equal(toB, 20, 'user: admin → svc-b');
@@ -120,6 +122,13 @@ for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
       t.equal(dyn.client_status, 'NACKED');
       t.match(dyn.error_state.details, /invalid regex/);
       t.ok(dyn.route_config.virtual_hosts[0].routes.length === 2, 'the last good routes are what is served and dumped');
+      const names = JSON.parse((await proxy.admin('/config_dump?resource=dynamic_active_clusters&mask=cluster.name')).body) as { configs: Array<Record<string, any>> };
+      t.same(names.configs.map((c) => c['cluster']?.['name']).sort(), ['svc', 'svc-b']);
+      t.equal(names.configs[0]!['@type'], 'type.googleapis.com/envoy.admin.v3.ClustersConfigDump.DynamicCluster');
+      const withEds = JSON.parse((await proxy.admin('/config_dump?include_eds')).body) as { configs: Array<Record<string, any>> };
+      t.same(withEds.configs.map((c) => String(c['@type']).split('.').pop()),
+        ['BootstrapConfigDump', 'ClustersConfigDump', 'EndpointsConfigDump', 'ListenersConfigDump', 'ScopedRoutesConfigDump', 'RoutesConfigDump', 'SecretsConfigDump'],
+        "Envoy's section order");
     });
 
     t.test('truncated and random bytes are NACKed, never a crash', async (t) => {
