@@ -23,6 +23,7 @@
  * message.skip (nested messages are checked as they are decoded).
  */
 import * as protobuf from 'protobufjs';
+import { fullNameOf } from './proto-types';
 import { type ConfigIssue, type ProtoObject, type ProtoValue, isPlainObject, joinPath, keyPath } from './proto-types';
 import { Invalid, durationFromParts, formatDuration } from './scalar-values';
 import { wrappedScalar } from './well-known-json';
@@ -96,7 +97,7 @@ type Report = (path: string, message: string) => void;
 function checkValue(field: protobuf.Field, rules: Rules, v: ProtoValue, p: string, report: Report): void {
   const resolved = field.resolvedType;
   if (resolved instanceof protobuf.Type) {
-    const name = resolved.fullName.slice(1);
+    const name = fullNameOf(resolved).slice(1);
     if (name === 'google.protobuf.Duration' && rules['duration'] !== undefined && typeof v === 'number') {
       const r = durationRules(rules['duration']);
       checkNumber(v, r, p, report, (x) => formatDuration(Number(x)));

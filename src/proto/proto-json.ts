@@ -50,6 +50,7 @@
  */
 import * as protobuf from 'protobufjs';
 import { validateMessage } from './pgv-validate';
+import { fullNameOf } from './proto-types';
 import {
   type DecodeOptions,
   type DecodeResult,
@@ -103,7 +104,7 @@ export function decodeInput(type: protobuf.Type, input: unknown, opts: DecodeOpt
   };
   const decoded = ctx.decodeMessage(type, input, opts.path ?? '');
   // Any and Struct normalize to objects; other well-known types are wrapped.
-  const bare = wellKnownNormalizer(type) === undefined || OBJECT_WKTS.has(type.fullName);
+  const bare = wellKnownNormalizer(type) === undefined || OBJECT_WKTS.has(fullNameOf(type));
   const value = bare ? ((decoded ?? {}) as ProtoObject) : decoded === undefined ? {} : { value: decoded };
   return { value, errors: ctx.errors, warnings: ctx.warnings };
 }
@@ -116,7 +117,7 @@ function decodeMessage(type: protobuf.Type, input: unknown, path: string, ctx: W
   try {
     const wkt = wellKnownNormalizer(type);
     if (wkt !== undefined) return wkt(input, path, ctx);
-    if (!isPlainObject(input)) return report(ctx, path, `expected an object for message ${type.fullName.slice(1)}, got ${kindOf(input)}`);
+    if (!isPlainObject(input)) return report(ctx, path, `expected an object for message ${fullNameOf(type).slice(1)}, got ${kindOf(input)}`);
     return decodeFields(type, input, path, ctx);
   } finally {
     ctx.depth--;
@@ -131,7 +132,7 @@ function decodeFields(type: protobuf.Type, input: Record<string, unknown>, path:
   for (const [key, raw] of Object.entries(input)) {
     const field = index.get(key);
     if (field === undefined) {
-      const issue = { path: joinPath(path, key), message: `unknown field "${key}" (not in ${type.fullName.slice(1)})` };
+      const issue = { path: joinPath(path, key), message: `unknown field "${key}" (not in ${fullNameOf(type).slice(1)})` };
       (ctx.allowUnknownFields ? ctx.warnings : ctx.errors).push(issue);
       continue;
     }
@@ -196,7 +197,7 @@ function decodeField(field: protobuf.Field, raw: unknown, path: string, ctx: Wal
 /** One value of a field: the field itself, an element of a repeated field, or a map value. */
 function decodeSingle(field: protobuf.Field, raw: unknown, path: string, ctx: WalkContext, element: boolean): ProtoValue | undefined | typeof ABSENT {
   const resolved = field.resolvedType;
-  const nullable = resolved !== null && (resolved.fullName === '.google.protobuf.Value' || resolved.fullName === '.google.protobuf.NullValue');
+  const nullable = resolved !== null && (fullNameOf(resolved) === '.google.protobuf.Value' || fullNameOf(resolved) === '.google.protobuf.NullValue');
   if (raw === null && !nullable) {
     return element ? report(ctx, path, `null is not allowed as an element of a repeated or map field`) : ABSENT;
   }
@@ -207,7 +208,7 @@ function decodeSingle(field: protobuf.Field, raw: unknown, path: string, ctx: Wa
 }
 
 function decodeEnum(type: protobuf.Enum, raw: unknown, path: string, ctx: WalkContext): ProtoValue | undefined {
-  const name = type.fullName.slice(1);
+  const name = fullNameOf(type).slice(1);
   if (name === 'google.protobuf.NullValue') {
     return raw === null || raw === 'NULL_VALUE' || raw === 0 ? null : report(ctx, path, `expected null for google.protobuf.NullValue, got ${kindOf(raw)}`);
   }

@@ -8,6 +8,7 @@
  */
 import type * as protobuf from 'protobufjs';
 import { lookupByTypeUrl, lookupMessage } from './envoy-protos';
+import { fullNameOf } from './proto-types';
 import { type ConfigIssue, type ProtoObject, type ProtoValue, isPlainObject, keyPath, kindOf } from './proto-types';
 import {
   Invalid,
@@ -62,12 +63,12 @@ const NORMALIZERS = new Map<string, Normalizer>([
 
 /** The normalizer of a type with a special JSON form, or undefined for ordinary messages. */
 export function wellKnownNormalizer(type: protobuf.Type): Normalizer | undefined {
-  return NORMALIZERS.get(type.fullName.slice(1));
+  return NORMALIZERS.get(fullNameOf(type).slice(1));
 }
 
 /** The scalar type a wrapper message (`google.protobuf.UInt32Value`...) carries, if it is one. */
 export function wrappedScalar(type: protobuf.Type): string | undefined {
-  const name = type.fullName.slice(1);
+  const name = fullNameOf(type).slice(1);
   return name.startsWith('google.protobuf.') ? WRAPPERS[name.slice(16)] : undefined;
 }
 
@@ -87,7 +88,7 @@ export function bytesToObjectForm(type: protobuf.Type, bytes: Uint8Array): Recor
     const message = type.decode(bytes);
     return type.toObject(message, { longs: String });
   } catch (err) {
-    return new Invalid(`invalid protobuf bytes for ${type.fullName.slice(1)}: ${(err as Error).message}`);
+    return new Invalid(`invalid protobuf bytes for ${fullNameOf(type).slice(1)}: ${(err as Error).message}`);
   }
 }
 
@@ -112,7 +113,7 @@ function anyFromJson(input: Record<string, unknown>, path: string, ctx: DecodeCo
   }
   if (wellKnownNormalizer(type) !== undefined) {
     for (const key of Object.keys(rest)) {
-      if (key !== 'value') report(ctx, `${path}.${key}`, `unknown field "${key}" (an Any holding ${type.fullName.slice(1)} has only "value")`);
+      if (key !== 'value') report(ctx, `${path}.${key}`, `unknown field "${key}" (an Any holding ${fullNameOf(type).slice(1)} has only "value")`);
     }
     const inner = ctx.decodeMessage(type, rest['value'], `${path}.value`);
     return inner === undefined ? undefined : { '@type': url, value: inner };

@@ -111,6 +111,6 @@ export function decodeSotwEntry(typeUrl: XdsTypeUrl, any: RawAny, index: number)
 }
 
 /** sha1 of the bytes: a change detector, not a security boundary. */
-function digest(bytes: Uint8Array): string {
+export function digest(bytes: Uint8Array): string {
   return createHash('sha1').update(bytes).digest('base64');
 }

@@ -22,12 +22,20 @@ export interface AppliedResource {
 /** Per-resource memory of one type; see the module comment. */
 export class ResourceLedger {
   private readonly applied = new Map<string, AppliedResource>();
+  /** Digest → name of applied copies, so unchanged bytes are recognised before decoding. */
+  private readonly byHash = new Map<string, string>();
   private readonly rejected = new Map<string, UpdateFailure>();
   private readonly missing = new Set<string>();
 
   /** The applied copy of `name`, if any. */
   get(name: string): AppliedResource | undefined {
     return this.applied.get(name);
+  }
+
+  /** The name of the applied copy with exactly these bytes, if any. */
+  nameOfHash(hash: string): string | undefined {
+    const name = this.byHash.get(hash);
+    return name !== undefined && this.applied.get(name)?.hash === hash ? name : undefined;
   }
 
   /** Names with an applied copy, in insertion order. */
@@ -43,6 +51,7 @@ export class ResourceLedger {
   /** Records an applied (or re-confirmed) copy; clears any rejection or non-existence. */
   apply(name: string, copy: AppliedResource): void {
     this.applied.set(name, copy);
+    this.byHash.set(copy.hash, name);
     this.rejected.delete(name);
     this.missing.delete(name);
   }
@@ -58,6 +67,8 @@ export class ResourceLedger {
    * server answered with "gone"), it is remembered as DOES_NOT_EXIST.
    */
   remove(name: string, stillWanted: boolean): void {
+    const copy = this.applied.get(name);
+    if (copy && this.byHash.get(copy.hash) === name) this.byHash.delete(copy.hash);
     this.applied.delete(name);
     this.rejected.delete(name);
     if (stillWanted) this.missing.add(name);

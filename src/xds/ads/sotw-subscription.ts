@@ -13,7 +13,7 @@ import { logger } from '../../common/logger';
 import type { ProtoObject } from '../../proto/proto-types';
 import type { RawDiscoveryResponse } from './discovery-messages';
 import { ResourceLedger } from './resource-ledger';
-import { decodeSotwEntry, shortTypeName, type DecodedResource } from './resource-decoder';
+import { decodeSotwEntry, digest, shortTypeName, type DecodedResource } from './resource-decoder';
 import {
   NACK_STATUS_CODE, callWatcher, interestOf, isInterested, nackMessage, sameInterest,
   type Interest, type ResponseOutcome, type SotwTypeSubscription,
@@ -97,7 +97,19 @@ export class SotwSubscription implements SotwTypeSubscription {
     const seen = new Set<string>();
     const offered = new Set<string>();
     const heartbeats: string[] = [];
+    const unchanged: string[] = [];
     response.resources.forEach((any, index) => {
+      // istiod resends every resource on each push: bytes identical to an applied copy are
+      // recognised by digest and not decoded again (they were valid when applied).
+      if (any.type_url === this.typeUrl) {
+        const known = this.ledger.nameOfHash(digest(any.value ?? new Uint8Array(0)));
+        if (known !== undefined && !seen.has(known)) {
+          seen.add(known);
+          offered.add(known);
+          unchanged.push(known);
+          return;
+        }
+      }
       const entry = decodeSotwEntry(this.typeUrl, any, index);
       const name = entry.kind === 'heartbeat' ? entry.name : entry.outcome.name;
       if (name !== undefined) {
@@ -130,6 +142,7 @@ export class SotwSubscription implements SotwTypeSubscription {
       hashes.set(d.name, d.hash);
     }
     for (const name of heartbeats) if (isInterested(this.interest, name)) present.add(name);
+    for (const name of unchanged) if (isInterested(this.interest, name)) present.add(name);
     // Listener/Cluster responses are complete: a known name missing is a deletion. Other types
     // have no deletion signal in SotW (xds_protocol.rst, "Deleting Resources").
     const removed = this.fullState ? [...this.ledger.appliedNames()].filter((n) => !present.has(n)) : [];
