@@ -7,6 +7,7 @@ import { parseCommandLine } from './cli/options';
 import { flushLogs, logger, reopenLogs } from './common/logger';
 import { loadBootstrap } from './bootstrap/bootstrap';
 import { Server } from './server/server';
+import { reopenAccessLogs } from './access-log/access-logger';
 
 const log = logger('main');
 
@@ -72,7 +73,10 @@ async function main(argv: readonly string[]): Promise<number> {
       inHandler = false;
     }
   });
-  process.on('SIGUSR1', () => reopenLogs());
+  process.on('SIGUSR1', () => {
+    reopenLogs();
+    reopenAccessLogs();
+  });
   process.on('SIGTERM', () => void server.shutdown('caught SIGTERM'));
   process.on('SIGINT', () => void server.shutdown('caught SIGINT'));
   try {

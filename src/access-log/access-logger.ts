@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import type { AccessLogModel } from '../snapshot/model';
 import type { StreamInfo } from '../http/stream-info';
 import { compileOperator, compileTextFormat, type CompiledFormat } from './formatter';
+import { compileAccessLogFilter, type AccessLogPredicate } from './filter-compile';
 
 /**
  * One configured access log: a compiled format and a buffered sink. Lines are
@@ -10,13 +11,16 @@ import { compileOperator, compileTextFormat, type CompiledFormat } from './forma
 export class AccessLogger {
   private readonly format: CompiledFormat;
   private readonly sink: LineSink;
+  private readonly accepts: AccessLogPredicate | undefined;
 
   constructor(model: AccessLogModel, flushIntervalMs: number) {
+    this.accepts = model.filter ? compileAccessLogFilter(model.filter) : undefined;
     this.format = model.format.kind === 'text' ? compileTextFormat(model.format.text) : compileJsonFormat(model.format.fields, model.format.typed);
     this.sink = sinkFor(model.sink, flushIntervalMs);
   }
 
   log(info: StreamInfo): void {
+    if (this.accepts && !this.accepts(info)) return;
     this.sink.write(this.format.render(info));
   }
 }
@@ -51,7 +55,9 @@ function sinkFor(s: AccessLogModel['sink'], flushIntervalMs: number): LineSink {
   const key = s.kind === 'file' ? `file:${s.path}` : s.kind;
   let sink = sinks.get(key);
   if (!sink) {
-    sink = s.kind === 'file' ? new BufferedSink(createWriteStream(s.path, { flags: 'a' }), flushIntervalMs) : new BufferedSink(s.kind === 'stdout' ? process.stdout : process.stderr, 0);
+    sink = s.kind === 'file'
+      ? new BufferedSink(createWriteStream(s.path, { flags: 'a' }), flushIntervalMs, s.path)
+      : new BufferedSink(s.kind === 'stdout' ? process.stdout : process.stderr, 0, undefined);
     sinks.set(key, sink);
   }
   return sink;
@@ -62,8 +68,18 @@ class BufferedSink implements LineSink {
   private buf = '';
   private scheduled = false;
 
-  constructor(private readonly out: NodeJS.WritableStream, private readonly intervalMs: number) {
+  constructor(private out: NodeJS.WritableStream, private readonly intervalMs: number, private readonly path: string | undefined) {
     out.on('error', () => undefined);
+  }
+
+  /** Log rotation (SIGUSR1 / admin /reopen_logs): flush, then reopen the file by its path. */
+  reopen(): void {
+    if (!this.path) return;
+    this.flush();
+    const old = this.out;
+    this.out = createWriteStream(this.path, { flags: 'a' });
+    this.out.on('error', () => undefined);
+    old.end();
   }
 
   write(line: string): void {
@@ -86,6 +102,11 @@ class BufferedSink implements LineSink {
     this.buf = '';
     this.out.write(b);
   };
+}
+
+/** Reopens every access-log file (after logrotate moved it). */
+export function reopenAccessLogs(): void {
+  for (const s of sinks.values()) (s as BufferedSink).reopen();
 }
 
 /** Writes every buffered line now (shutdown). */

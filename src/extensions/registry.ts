@@ -19,7 +19,7 @@ export interface HttpFilterFactory {
 }
 
 export interface AccessLoggerFactory {
-  decode(name: string, config: ProtoObj, path: string, ctx: DecodeContext): AccessLogModel | undefined;
+  decode(name: string, config: ProtoObj, path: string, ctx: DecodeContext): Omit<AccessLogModel, 'filter'> | undefined;
 }
 
 /** Security filters: refusing them is safer than running without them. */

@@ -1,5 +1,7 @@
 import type { AccessLogModel, CodecType, HttpConnectionManagerModel, RouteSourceModel } from '../../snapshot/model';
 import { decodeConfigSource } from './config-source';
+import { decodeAccessLogFilter } from '../../access-log/filter-decode';
+import { compileTextFormat } from '../../access-log/formatter';
 import { accessLoggers, httpFilters, type HttpFilterModel } from '../../extensions/registry';
 import { DecodeContext, durationMs, typeUrlName, type ProtoObj } from './decode-context';
 import { decodeHttp2Options } from './protocol-options';
@@ -104,8 +106,17 @@ function decodeAccessLog(al: ProtoObj, path: string, ctx: DecodeContext): Access
     ctx.error(path, `access logger "${name}" (${type || 'no typed_config'}) is not supported (supported: ${accessLoggers.types().join(', ')})`);
     return undefined;
   }
-  if (al.filter) ctx.warn(`${path}.filter`, 'access log filters are not implemented yet; every request is logged');
-  return factory.decode(name, al.typed_config, `${path}.typed_config`, ctx);
+  const filter = al.filter ? decodeAccessLogFilter(al.filter, `${path}.filter`, ctx) : undefined;
+  const m = factory.decode(name, al.typed_config, `${path}.typed_config`, ctx);
+  if (!m) return undefined;
+  // Compile the format now, so a bad operator is a config error and not a crash later.
+  try {
+    if (m.format.kind === 'text') compileTextFormat(m.format.text);
+    else for (const v of Object.values(m.format.fields)) compileTextFormat(String(v));
+  } catch (err) {
+    ctx.error(`${path}.typed_config`, (err as Error).message);
+  }
+  return { ...m, filter };
 }
 
 /** The filter's config type; for a TypedStruct (how Istio sends its own filters), the type it wraps. */

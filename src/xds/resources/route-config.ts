@@ -140,7 +140,7 @@ export function decodeStringMatcher(s: ProtoObj, path: string, ctx: DecodeContex
   return { kind: 'exact', value: '', ignoreCase };
 }
 
-function decodeHeaderMatcher(h: ProtoObj, path: string, ctx: DecodeContext): HeaderMatcherModel {
+export function decodeHeaderMatcher(h: ProtoObj, path: string, ctx: DecodeContext): HeaderMatcherModel {
   const name = String(h.name ?? '').toLowerCase();
   if (!name) ctx.error(`${path}.name`, 'header name is required');
   let match: HeaderMatcherModel['match'];
