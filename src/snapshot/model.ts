@@ -6,6 +6,8 @@
  * Nothing here is mutated after it is built; a config change builds new models.
  */
 
+import type { AccessLogFilterModel } from '../access-log/filter-model';
+
 export type SocketAddress =
   | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
   | { readonly kind: 'pipe'; readonly path: string };
@@ -47,6 +49,8 @@ export interface AccessLogModel {
   readonly name: string;
   /** Where lines go. */
   readonly sink: { readonly kind: 'file'; readonly path: string } | { readonly kind: 'stdout' } | { readonly kind: 'stderr' };
+  /** Only requests this filter accepts are logged (undefined: all). */
+  readonly filter: AccessLogFilterModel | undefined;
   /** Text format (Envoy command operators), or a JSON dictionary of formats. */
   readonly format: { readonly kind: 'text'; readonly text: string } | { readonly kind: 'json'; readonly fields: Readonly<Record<string, unknown>>; readonly typed: boolean };
 }
