@@ -36,7 +36,8 @@ import type { ProtoObject } from '../../proto/proto-types';
 import { AdsStream } from './ads-stream';
 import { JitteredBackoff } from './backoff';
 import { DeltaSubscription } from './delta-subscription';
-import { decodeDeltaResponse, decodeResponse, discoveryTypes, encodeRequest } from './discovery-messages';
+import { decodeDeltaResponse, decodeResponse, discoveryTypes, encodeRequest, type RawAny } from './discovery-messages';
+import { predecode } from './resource-decoder';
 import { SotwSubscription } from './sotw-subscription';
 import { interestOf, type ResponseOutcome } from './type-subscription';
 import type { AdsClientOptions, TypeStatus, XdsTypeUrl, XdsWatcher } from './xds-types';
@@ -46,6 +47,9 @@ export type { AdsClientOptions, ResourceUpdate, TypeStatus, XdsTypeUrl, XdsWatch
 const log = logger('config', __filename);
 
 /** Reconnect backoff base, ms: Envoy's `SubscriptionFactory::RetryInitialDelayMs`. */
+/** Responses with more resources than this are decoded ahead, in slices. */
+const PREDECODE_THRESHOLD = 16;
+
 export const DEFAULT_INITIAL_BACKOFF_MS = 500;
 /** Reconnect backoff cap, ms: Envoy's `SubscriptionFactory::RetryMaxDelayMs`. */
 export const DEFAULT_MAX_BACKOFF_MS = 30_000;
@@ -227,12 +231,44 @@ export class AdsClient {
 
   // === Responses ===
 
+  /** Responses waiting to be handled, in arrival order, with the stream each came on. */
+  private inbox: Array<{ readonly bytes: Buffer; readonly stream: AdsStream | undefined }> = [];
+  private handling = false;
+
   private onMessage(bytes: Buffer): void {
     this.markConnected();
     // Any response proves the server answers: the next disconnect starts from the base delay.
     this.backoff.reset();
+    this.inbox.push({ bytes, stream: this.stream });
+    if (!this.handling) void this.handleInbox();
+  }
+
+  /**
+   * Handles responses one at a time, in order. A large response is decoded ahead in slices
+   * (see `predecode`), so the event loop keeps serving requests meanwhile; everything after
+   * that (validation, apply, ACK/NACK) stays one synchronous step per response. Responses of
+   * a stream that has since been replaced are dropped (their nonces mean nothing any more).
+   */
+  private async handleInbox(): Promise<void> {
+    this.handling = true;
+    try {
+      while (this.inbox.length > 0) {
+        const m = this.inbox.shift()!;
+        if (m.stream === undefined || m.stream !== this.stream) continue;
+        await this.handleMessage(m.bytes, m.stream);
+      }
+    } finally {
+      this.handling = false;
+    }
+  }
+
+  private async handleMessage(bytes: Buffer, stream: AdsStream): Promise<void> {
     const routed = this.delta ? this.decodeAndRoute(bytes, decodeDeltaResponse) : this.decodeAndRoute(bytes, decodeResponse);
     if (routed === undefined) return;
+    if (routed.anys.length > PREDECODE_THRESHOLD) {
+      await predecode(routed.anys, routed.knows, () => this.stream === stream);
+      if (this.stream !== stream) return;
+    }
     let outcome: ResponseOutcome | undefined;
     this.processing = routed.typeUrl;
     try {
@@ -262,7 +298,7 @@ export class AdsClient {
   private decodeAndRoute<R extends { readonly type_url: string; readonly nonce: string; readonly control_plane: { readonly identifier: string } | null }>(
     bytes: Buffer,
     decode: (b: Uint8Array) => R,
-  ): { typeUrl: string; run: (w: XdsWatcher) => ResponseOutcome } | undefined {
+  ): { typeUrl: string; anys: readonly RawAny[]; knows: (hash: string) => boolean; run: (w: XdsWatcher) => ResponseOutcome } | undefined {
     let response: R;
     try {
       response = decode(bytes);
@@ -281,8 +317,17 @@ export class AdsClient {
       return undefined;
     }
     if (log.debugEnabled) log.debug(`ads: received ${response.type_url} nonce ${response.nonce}`);
+    const resources = (response as unknown as { resources: ReadonlyArray<RawAny | { resource: RawAny | null }> }).resources;
+    const anys: RawAny[] = [];
+    for (const r of resources) {
+      const any = 'type_url' in r ? r : r.resource;
+      if (any) anys.push(any);
+    }
+    const knows = sub instanceof SotwSubscription ? (h: string) => sub.knowsDigest(h) : () => false;
     return {
       typeUrl: response.type_url,
+      anys,
+      knows,
       // The decoder matches the API type the subscriptions were built for.
       run: (w) => (sub as unknown as { handleResponse(r: R, w: XdsWatcher): ResponseOutcome }).handleResponse(response, w),
     };

@@ -72,12 +72,14 @@ export function decodeResourceAny(typeUrl: XdsTypeUrl, any: RawAny, index: numbe
     return failure(typeUrl, index, hint, [`type URL ${any.type_url || '(empty)'} does not match the response type URL ${typeUrl}`]);
   }
   const bytes = any.value ?? new Uint8Array(0);
-  let decoded;
-  try {
-    decoded = decodeAnyBinary({ type_url: any.type_url, value: bytes });
-  } catch (err) {
-    // The decoder promises issues rather than throws; this guards the stream callback anyway.
-    return failure(typeUrl, index, hint, [`cannot decode: ${(err as Error).message}`]);
+  let decoded = predecoded.get(bytes);
+  if (decoded === undefined) {
+    try {
+      decoded = decodeAnyBinary({ type_url: any.type_url, value: bytes });
+    } catch (err) {
+      // The decoder promises issues rather than throws; this guards the stream callback anyway.
+      return failure(typeUrl, index, hint, [`cannot decode: ${(err as Error).message}`]);
+    }
   }
   const value = decoded.value as Record<string, unknown>;
   if (value['@unresolved'] === true) {
@@ -112,5 +114,45 @@ export function decodeSotwEntry(typeUrl: XdsTypeUrl, any: RawAny, index: number)
 
 /** sha1 of the bytes: a change detector, not a security boundary. */
 export function digest(bytes: Uint8Array): string {
-  return createHash('sha1').update(bytes).digest('base64');
+  let d = digests.get(bytes);
+  if (d === undefined) {
+    d = createHash('sha1').update(bytes).digest('base64');
+    digests.set(bytes, d);
+  }
+  return d;
+}
+
+// === Decoding ahead, in slices ===
+
+type Decoded = ReturnType<typeof decodeAnyBinary>;
+/** Results of decoding done ahead of the state machines, keyed by the bytes they came from. */
+const predecoded = new WeakMap<Uint8Array, Decoded>();
+const digests = new WeakMap<Uint8Array, string>();
+
+/** How long one slice of ahead-of-time decoding may hold the event loop. */
+const SLICE_MS = 8;
+
+/**
+ * Decodes the resources of a large response ahead of the (synchronous) state machine, yielding
+ * to the event loop between slices, so a push of thousands of resources never blocks request
+ * handling for long. Bytes whose digest `isKnown` (unchanged since applied) are not decoded.
+ * The state machine then finds the results by their bytes.
+ */
+export async function predecode(anys: readonly RawAny[], isKnown: (hash: string) => boolean, stillWanted: () => boolean): Promise<void> {
+  let sliceStart = performance.now();
+  for (const any of anys) {
+    const bytes = any.value;
+    if (!bytes || bytes.length === 0 || any.type_url === RESOURCE_WRAPPER_TYPE_URL || predecoded.has(bytes)) continue;
+    if (isKnown(digest(bytes))) continue;
+    try {
+      predecoded.set(bytes, decodeAnyBinary({ type_url: any.type_url, value: bytes }));
+    } catch {
+      // Left for the state machine, which reports it against the resource.
+    }
+    if (performance.now() - sliceStart > SLICE_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (!stillWanted()) return;
+      sliceStart = performance.now();
+    }
+  }
 }

@@ -76,6 +76,11 @@ export class SotwSubscription implements SotwTypeSubscription {
     return this.request(undefined);
   }
 
+  /** True when bytes with this digest are already applied (unchanged: no need to decode). */
+  knowsDigest(hash: string): boolean {
+    return this.ledger.nameOfHash(hash) !== undefined;
+  }
+
   handleResponse(response: RawDiscoveryResponse, watcher: XdsWatcher): ResponseOutcome {
     this.nonce = response.nonce;
     const version = response.version_info;
