@@ -4,12 +4,18 @@ import { AccessLogger } from '../access-log/access-logger';
 import { RouteTable } from '../router/route-table';
 import type { HttpConnectionManagerModel, RouteConfigModel } from '../snapshot/model';
 import type { ClusterManager } from '../upstream/cluster-manager';
+import { hcmRqTime, hcmStats, type Histogram } from '../stats';
 import type { Downstream } from './downstream';
 import { ProxyStream } from './proxy-stream';
 import type { StreamInfo } from './stream-info';
 
 /** Counters of one HTTP connection manager (`http.<stat_prefix>.*`). */
 export interface HcmStats {
+  downstream_cx_total: number;
+  downstream_cx_active: number;
+  downstream_cx_destroy: number;
+  downstream_cx_http1_total: number;
+  downstream_cx_http2_total: number;
   downstream_rq_total: number;
   downstream_rq_active: number;
   downstream_rq_http1_total: number;
@@ -36,17 +42,17 @@ export interface HcmStats {
 export class HttpConnectionManager {
   readonly routes: RouteTable;
   readonly accessLoggers: AccessLogger[];
-  readonly stats: HcmStats = {
-    downstream_rq_total: 0, downstream_rq_active: 0, downstream_rq_http1_total: 0, downstream_rq_http2_total: 0,
-    downstream_rq_completed: 0, downstream_rq_rx_reset: 0, downstream_rq_tx_reset: 0, downstream_rq_timeout: 0,
-    downstream_rq_idle_timeout: 0, downstream_rq_1xx: 0, downstream_rq_2xx: 0, downstream_rq_3xx: 0, downstream_rq_4xx: 0,
-    downstream_rq_5xx: 0, no_route: 0, no_cluster: 0,
-  };
+  /** Shared by every manager with this stat_prefix (stats live in the store by name, as Envoy's). */
+  readonly stats: HcmStats;
+  /** `http.<stat_prefix>.downstream_rq_time`. */
+  private readonly rqTime: Histogram;
   /** Streams in flight, swept once a second for the stream idle timeout. */
   readonly active = new Set<ProxyStream>();
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(readonly model: HttpConnectionManagerModel, readonly routeConfig: RouteConfigModel, readonly clusters: ClusterManager, flushIntervalMs: number) {
+    this.stats = hcmStats(model.statPrefix);
+    this.rqTime = hcmRqTime(model.statPrefix);
     this.routes = new RouteTable(routeConfig);
     this.accessLoggers = model.accessLogs.map((m) => new AccessLogger(m, flushIntervalMs));
     if (model.streamIdleTimeoutMs > 0) {
@@ -80,6 +86,7 @@ export class HttpConnectionManager {
     else if (c >= 300) s.downstream_rq_3xx++;
     else if (c >= 200) s.downstream_rq_2xx++;
     else if (c >= 100) s.downstream_rq_1xx++;
+    this.rqTime.record(info.lastDownstreamTxByteMs >= 0 ? info.lastDownstreamTxByteMs : info.elapsedMs());
     for (const l of this.accessLoggers) l.log(info);
   }
 

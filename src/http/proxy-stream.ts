@@ -23,6 +23,7 @@ import { stripHopByHop } from './headers';
 import { sendLocalReply, type LocalReply } from './local-reply';
 import { isGrpcContentType } from '../router/matchers';
 import { StreamInfo } from './stream-info';
+import { clusterStats, type ClusterScope } from '../stats';
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
 /** Replays of a provably unprocessed request before giving up. */
@@ -37,6 +38,8 @@ export class ProxyStream implements UpstreamHandler {
   private action: RouteActionModel | undefined;
   private weighted: WeightedClusterModel | undefined;
   private cluster: Cluster | undefined;
+  /** The cluster's router stats (`upstream_rq_<code>`, `upstream_rq_time`), resolved with the cluster. */
+  private clusterScope: ClusterScope | undefined;
   private host: Host | undefined;
   private upstream: UpstreamRequest | undefined;
   private upstreamHeaders: OutgoingHttpHeaders = {};
@@ -111,6 +114,7 @@ export class ProxyStream implements UpstreamHandler {
       return;
     }
     this.cluster = cluster;
+    this.clusterScope = clusterStats().scopeOf(cluster);
     this.info.upstreamClusterName = cluster.model.name;
     this.info.upstreamClusterObservabilityName = cluster.model.observabilityName;
     this.upstreamHeaders = this.buildUpstreamHeaders(headers, entry, action);
@@ -185,6 +189,7 @@ export class ProxyStream implements UpstreamHandler {
     }
     this.applyResponseMutations(out);
     info.responseCode = Number(out[':status']);
+    this.clusterScope!.chargeCode(Number(headers[':status']));
     info.responseCodeDetails = 'via_upstream';
     info.responseHeaders = out;
     const gs = out['grpc-status'];
@@ -217,6 +222,7 @@ export class ProxyStream implements UpstreamHandler {
       return;
     }
     this.releaseUpstream(true);
+    this.clusterScope!.upstreamRqTime.record(performance.now() - this.upstreamStartMs);
     const trailers = this.info.responseTrailers;
     let out: OutgoingHttpHeaders | undefined;
     if (trailers) {
@@ -238,6 +244,8 @@ export class ProxyStream implements UpstreamHandler {
       return;
     }
     this.info.upstreamTransportFailureReason = f.kind === 'connection_failure' ? f.message : '';
+    // Envoy charges the router's 503 for an upstream that failed before answering (chargeUpstreamAbort).
+    if (!this.responseStarted) this.clusterScope!.chargeCode(503);
     if (this.responseStarted) {
       this.info.setFlag(f.kind === 'connection_termination' ? 'UC' : 'UR');
       this.info.responseCodeDetails = `upstream_reset_after_response_started{${f.kind}}`;
@@ -353,6 +361,7 @@ export class ProxyStream implements UpstreamHandler {
     if (this.done) return;
     this.cluster!.stats.upstream_rq_timeout++;
     if (this.host) this.host.stats.rq_timeout++;
+    if (this.host && !this.responseStarted) this.clusterScope!.chargeCode(504);
     this.upstream?.cancel();
     this.releaseUpstream(false);
     if (this.responseStarted) {

@@ -7,6 +7,7 @@ import { H2Downstream } from '../http/downstream-h2';
 import type { HttpConnectionManager } from '../http/connection-manager';
 import type { ListenerModel } from '../snapshot/model';
 import { formatAddress } from '../snapshot/model';
+import { listenerCxLength, listenerStats, type Histogram } from '../stats';
 import { sniffCodec } from './codec-sniffer';
 
 const log = logger('connection');
@@ -25,7 +26,10 @@ export interface ListenerStats {
  * while streams in flight keep theirs.
  */
 export class Listener {
-  readonly stats: ListenerStats = { downstream_cx_total: 0, downstream_cx_active: 0, downstream_cx_destroy: 0 };
+  /** `listener.<address>.*`, shared by every Listener on this address (stats live in the store by name). */
+  readonly stats: ListenerStats;
+  /** `listener.<address>.downstream_cx_length_ms`. */
+  private readonly cxLength: Histogram;
   private readonly server: net.Server;
   private readonly h2: http2.Http2Server;
   private readonly h1: http.Server;
@@ -36,6 +40,8 @@ export class Listener {
   boundAddress = '';
 
   constructor(readonly model: ListenerModel, public hcm: HttpConnectionManager) {
+    this.stats = listenerStats(model.address);
+    this.cxLength = listenerCxLength(model.address);
     const hm = hcm.model;
     this.h2 = http2.createServer({
       settings: {
@@ -142,20 +148,37 @@ export class Listener {
     }
     this.stats.downstream_cx_total++;
     this.stats.downstream_cx_active++;
+    // The connection counts against the manager it starts with (`http.<stat_prefix>.downstream_cx_*`).
+    const hs = this.hcm.stats;
+    hs.downstream_cx_total++;
+    hs.downstream_cx_active++;
+    const openedAt = performance.now();
     this.sockets.add(socket);
     socket.once('close', () => {
       this.sockets.delete(socket);
       this.stats.downstream_cx_active--;
       this.stats.downstream_cx_destroy++;
+      hs.downstream_cx_active--;
+      hs.downstream_cx_destroy++;
+      this.cxLength.record(performance.now() - openedAt);
     });
     socket.on('error', () => undefined);
     const codec = this.hcm.model.codec;
-    if (codec === 'HTTP2') this.h2.emit('connection', socket);
-    else if (codec === 'HTTP1') this.h1.emit('connection', socket);
-    else {
+    if (codec === 'HTTP2') {
+      hs.downstream_cx_http2_total++;
+      this.h2.emit('connection', socket);
+    } else if (codec === 'HTTP1') {
+      hs.downstream_cx_http1_total++;
+      this.h1.emit('connection', socket);
+    } else {
       sniffCodec(socket, 10_000, (c) => {
-        if (c === 'h2') this.h2.emit('connection', socket);
-        else if (c === 'h1') this.handOffHttp1(socket);
+        if (c === 'h2') {
+          hs.downstream_cx_http2_total++;
+          this.h2.emit('connection', socket);
+        } else if (c === 'h1') {
+          hs.downstream_cx_http1_total++;
+          this.handOffHttp1(socket);
+        }
       });
     }
   };

@@ -1,5 +1,6 @@
 import type { ClusterManager } from '../upstream/cluster-manager';
 import type { Host } from '../upstream/host';
+import { HealthFlag } from '../health/health-flags';
 
 /**
  * Admin /clusters in Envoy's text shape (clusters_handler.cc), or its JSON form
@@ -28,7 +29,7 @@ export function clustersText(cm: ClusterManager, json: boolean): string {
       const p = `${n}::${h.key}`;
       for (const [k, v] of Object.entries(h.stats).sort(([a], [b]) => a.localeCompare(b))) lines.push(`${p}::${k}::${v}`);
       lines.push(`${p}::hostname::${h.hostname}`);
-      lines.push(`${p}::health_flags::${h.healthy ? 'healthy' : '/failed_eds_health'}`);
+      lines.push(`${p}::health_flags::${h.healthFlagsText}`);
       lines.push(`${p}::weight::${h.weight}`);
       lines.push(`${p}::region::${h.locality.region}`);
       lines.push(`${p}::zone::${h.locality.zone}`);
@@ -53,10 +54,27 @@ function hostJson(h: Host): Record<string, unknown> {
       if (gauge) o['type'] = 'GAUGE';
       return o;
     }),
-    health_status: h.healthy ? { eds_health_status: 'HEALTHY' } : { eds_health_status: 'UNHEALTHY' },
+    health_status: healthStatusJson(h),
     weight: h.weight,
     hostname: h.hostname || undefined,
     priority: h.priority || undefined,
     locality: { region: h.locality.region, zone: h.locality.zone, sub_zone: h.locality.subZone },
   };
+}
+
+/** envoy.admin.v3.HostHealthStatus as clusters_handler.cc fills it (proto JSON: false booleans omitted). */
+function healthStatusJson(h: Host): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  const has = (f: number): boolean => h.healthFlagGet(f);
+  if (has(HealthFlag.FAILED_ACTIVE_HC)) o['failed_active_health_check'] = true;
+  if (has(HealthFlag.FAILED_OUTLIER_CHECK)) o['failed_outlier_check'] = true;
+  o['eds_health_status'] = has(HealthFlag.FAILED_EDS_HEALTH) ? 'UNHEALTHY'
+    : has(HealthFlag.EDS_STATUS_DRAINING) ? 'DRAINING'
+      : has(HealthFlag.DEGRADED_EDS_HEALTH) ? 'DEGRADED' : 'HEALTHY';
+  if (has(HealthFlag.DEGRADED_ACTIVE_HC)) o['failed_active_degraded_check'] = true;
+  if (has(HealthFlag.PENDING_DYNAMIC_REMOVAL)) o['pending_dynamic_removal'] = true;
+  if (has(HealthFlag.PENDING_ACTIVE_HC)) o['pending_active_hc'] = true;
+  if (has(HealthFlag.EXCLUDED_VIA_IMMEDIATE_HC_FAIL)) o['excluded_via_immediate_hc_fail'] = true;
+  if (has(HealthFlag.ACTIVE_HC_TIMEOUT)) o['active_hc_timeout'] = true;
+  return o;
 }

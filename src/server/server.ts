@@ -15,6 +15,7 @@ import { versionString } from '../cli/version';
 import { logger } from '../common/logger';
 import { ListenerManager, type ListenerSpec } from '../listener/listener-manager';
 import type { BootstrapModel } from '../snapshot/model';
+import { registerStatsEndpoints } from '../stats';
 import { ClusterManager } from '../upstream/cluster-manager';
 import type { ProtoObj } from '../xds/resources/decode-context';
 import { XdsManager } from '../xds/xds-manager';
@@ -145,6 +146,13 @@ export class Server {
       mutates: false,
       handle: (url) => configDump(url, { bootstrap: this.bootstrapProto, model: this.bootstrap, xds: this.xds, transport: this.transport }),
     });
+    // /stats, /stats/prometheus, /reset_counters (and the server.*, cluster.* sources behind them).
+    const server = this;
+    registerStatsEndpoints(admin, {
+      get state() { return server.state; },
+      clusters: this.clusters,
+      listeners: this.listeners,
+    }, { bootstrapProto: this.bootstrapProto, cliTags: this.options.statsTags, concurrency: this.options.concurrency, startedAtMs: this.startedAt });
     admin.register('/quitquitquit', {
       help: 'exit the server',
       mutates: true,

@@ -253,6 +253,82 @@ export interface CircuitBreakerThresholdsModel {
   readonly maxRetries: number;
 }
 
+// === Active health checking ===
+
+/** One `config.core.v3.HealthCheck` (cluster.health_checks; Envoy supports one per cluster). */
+export interface HealthCheckModel {
+  /** `timeout` (required, > 0): how long one check may take before it counts as a NETWORK_TIMEOUT failure. */
+  readonly timeoutMs: number;
+  /** `interval` (required, > 0): time between checks while the cluster carries traffic. */
+  readonly intervalMs: number;
+  /** `initial_jitter` (default 0): the first check waits `random() % initialJitterMs`; 0 = check at once. */
+  readonly initialJitterMs: number;
+  /** `interval_jitter` (default 0): `random() % intervalJitterMs` added to every interval. */
+  readonly intervalJitterMs: number;
+  /** `interval_jitter_percent` (default 0): `random() % (percent * interval / 100)` added to every interval. */
+  readonly intervalJitterPercent: number;
+  /** `unhealthy_threshold` (required): consecutive NETWORK/NETWORK_TIMEOUT failures that make a host unhealthy. */
+  readonly unhealthyThreshold: number;
+  /** `healthy_threshold` (required): consecutive successes that make an unhealthy host healthy (the first ever check needs one). */
+  readonly healthyThreshold: number;
+  /** `reuse_connection` (default true): keep the check connection between checks. */
+  readonly reuseConnection: boolean;
+  /** `no_traffic_interval` (default 60 s): interval until the cluster has made a connection. */
+  readonly noTrafficIntervalMs: number;
+  /** `no_traffic_healthy_interval` (default = no_traffic_interval): same, for a healthy host. */
+  readonly noTrafficHealthyIntervalMs: number;
+  /** `unhealthy_interval` (default = interval): interval for an unhealthy host. */
+  readonly unhealthyIntervalMs: number;
+  /** `unhealthy_edge_interval` (default = unhealthy_interval): after a failure that has not yet made the host unhealthy. */
+  readonly unhealthyEdgeIntervalMs: number;
+  /** `healthy_edge_interval` (default = interval): after a success that has not yet made the host healthy. */
+  readonly healthyEdgeIntervalMs: number;
+  /** `always_log_health_check_failures` (default false): log every failure to the event log, not only the first/ejecting ones. */
+  readonly alwaysLogFailures: boolean;
+  /** `always_log_health_check_success` (default false). */
+  readonly alwaysLogSuccess: boolean;
+  /** `event_log_path` (deprecated) or `event_logger` file sinks: where Envoy's JSON health events go. */
+  readonly eventLogPaths: readonly string[];
+  readonly checker: HealthCheckerModel;
+}
+
+/** The oneof `health_checker`. */
+export type HealthCheckerModel =
+  | {
+    readonly kind: 'grpc';
+    /** `grpc_health_check.service_name`: HealthCheckRequest.service ('' = the whole server). */
+    readonly serviceName: string;
+    /** `grpc_health_check.authority`; '' = the cluster name (Envoy's default). */
+    readonly authority: string;
+    /** `grpc_health_check.initial_metadata`. */
+    readonly initialMetadata: readonly HeaderValueOptionModel[];
+  }
+  | {
+    readonly kind: 'http';
+    readonly path: string;
+    /** `host`; '' = the cluster name. */
+    readonly host: string;
+    /** `method`, default GET. */
+    readonly method: string;
+    /** `expected_statuses` as half-open [start, end) ranges; default [[200, 300)]. */
+    readonly expectedStatuses: readonly (readonly [number, number])[];
+    /** `retriable_statuses`: failures that count toward unhealthy_threshold instead of failing at once. */
+    readonly retriableStatuses: readonly (readonly [number, number])[];
+    readonly requestHeadersToAdd: readonly HeaderValueOptionModel[];
+    /** Lower-case names. */
+    readonly requestHeadersToRemove: readonly string[];
+    readonly codec: 'HTTP1' | 'HTTP2';
+    /** `receive` payloads that the response body must contain in order (empty = no body check). */
+    readonly receive: readonly Buffer[];
+  }
+  | {
+    readonly kind: 'tcp';
+    /** `send` payload (empty = connect only). */
+    readonly send: Buffer;
+    /** `receive` payloads, in order, that must arrive. */
+    readonly receive: readonly Buffer[];
+  };
+
 export interface ClusterModel {
   readonly name: string;
   /** `alt_stat_name`, or the name. */
@@ -280,6 +356,14 @@ export interface ClusterModel {
   readonly perConnectionBufferLimitBytes: number;
   /** transport_socket_matches in order; the first entry whose match fits an endpoint's metadata wins. */
   readonly transportSocketMatches: readonly TransportSocketMatchModel[];
+  /** health_checks[0], when active health checking is configured. */
+  readonly healthCheck: HealthCheckModel | undefined;
+  /** common_lb_config.healthy_panic_threshold in percent (default 50; 0 disables panic routing). */
+  readonly healthyPanicThresholdPercent: number;
+  /** common_lb_config.ignore_new_hosts_until_first_hc: hosts added after startup are excluded (/pending_active_hc) until checked. */
+  readonly ignoreNewHostsUntilFirstHc: boolean;
+  /** ignore_health_on_host_removal: remove hosts at once when discovery drops them, even if they pass health checks. */
+  readonly ignoreHealthOnHostRemoval: boolean;
   /** Stable digest of the config, for diff-and-retain on updates. */
   readonly hash: string;
 }

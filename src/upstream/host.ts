@@ -2,6 +2,8 @@ import { Pool as UndiciPool } from 'undici';
 import type { ClusterModel, EndpointModel, SocketAddress, TransportSocketMatchModel } from '../snapshot/model';
 import { formatAddress } from '../snapshot/model';
 import { H2HostPool } from './pool/h2-host-pool';
+import { coarseHealth, edsHealthFlags, formatHealthFlags, isExcluded, type CoarseHealth } from '../health/health-flags';
+import type { HealthCheckedHost } from '../health/types';
 
 /** Per-host counters, named after Envoy's /clusters host stats. */
 export interface HostStats {
@@ -20,8 +22,10 @@ export interface HostStats {
  * first use and kept across config updates as long as the address stays in the
  * cluster (diff-and-retain), so a route or weight change closes no connection.
  */
-export class Host {
+export class Host implements HealthCheckedHost {
   readonly key: string;
+  /** Health flags set by active health checking (and, later, outlier detection); EDS flags are derived from the endpoint. */
+  private ownFlags = 0;
   readonly stats: HostStats = { cx_active: 0, cx_connect_fail: 0, cx_total: 0, rq_active: 0, rq_error: 0, rq_success: 0, rq_timeout: 0, rq_total: 0 };
   private h2: H2HostPool | undefined;
   private h1: UndiciPool | undefined;
@@ -50,10 +54,43 @@ export class Host {
     return this.endpoint.locality;
   }
 
-  /** EDS health: UNHEALTHY, DRAINING and TIMEOUT hosts take no new requests. */
+  // === Health (Envoy's Host::HealthFlag) ===
+
+  /** Every health flag: active HC's own plus those EDS health_status implies. */
+  get healthFlags(): number {
+    return this.ownFlags | edsHealthFlags(this.endpoint.healthStatus);
+  }
+
+  healthFlagGet(flag: number): boolean {
+    return (this.healthFlags & flag) !== 0;
+  }
+
+  healthFlagSet(flag: number): void {
+    this.ownFlags |= flag;
+  }
+
+  healthFlagClear(flag: number): void {
+    this.ownFlags &= ~flag;
+  }
+
+  /** `/failed_active_hc/active_hc_timeout`... or `healthy`, as /clusters prints them. */
+  get healthFlagsText(): string {
+    return formatHealthFlags(this.healthFlags);
+  }
+
+  /** Healthy, degraded or unhealthy from all flags (active HC, EDS). */
+  get coarseHealth(): CoarseHealth {
+    return coarseHealth(this.healthFlags);
+  }
+
+  /** True when no flag makes the host unhealthy or degraded. */
   get healthy(): boolean {
-    const s = this.endpoint.healthStatus;
-    return s !== 'UNHEALTHY' && s !== 'DRAINING' && s !== 'TIMEOUT';
+    return this.coarseHealth === 'healthy';
+  }
+
+  /** Excluded from load balancing and from the panic computation (/pending_active_hc, /eds_status_draining...). */
+  get excluded(): boolean {
+    return isExcluded(this.healthFlags);
   }
 
   /**

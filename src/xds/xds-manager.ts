@@ -21,6 +21,7 @@ import { DecodeContext, formatIssue, type ProtoObj } from './resources/decode-co
 import { decodeListener } from './resources/listener';
 import { decodeRouteConfig } from './resources/route-config';
 import { FileSubscription } from './file-subscription';
+import { controlPlaneStats, subscriptionStats } from '../stats';
 import { TYPE } from './type-urls';
 import type { AcceptedResource, RejectedUpdate } from './xds-state';
 
@@ -65,6 +66,14 @@ export class XdsManager {
   readonly ready: Promise<void> = new Promise((r) => (this.readyResolve = r));
   private isReady = false;
   private closed = false;
+  /** `cluster_manager.cds.*` and `listener_manager.lds.*` (Envoy's subscription stats). */
+  private readonly subscriptionStats = new Map<string, ReturnType<typeof subscriptionStats>>([
+    [TYPE.cluster, subscriptionStats('cluster_manager.cds.')],
+    [TYPE.listener, subscriptionStats('listener_manager.lds.')],
+  ]);
+  private readonly controlPlane = controlPlaneStats();
+  /** Type of the response onUpdate just counted, so the ACK/NACK that follows is not counted twice. */
+  private countedType: string | undefined;
 
   constructor(
     private readonly bootstrap: BootstrapModel,
@@ -102,6 +111,41 @@ export class XdsManager {
    * (each naming the resource and the field), in which case nothing was applied.
    */
   onUpdate(typeUrl: string, update: XdsUpdate): string[] {
+    const errors = this.applyUpdate(typeUrl, update);
+    const st = this.subscriptionStats.get(typeUrl);
+    if (st) {
+      st.update_attempt++;
+      if (errors.length) st.update_rejected++;
+      else {
+        st.update_success++;
+        st.update_time = Date.now();
+      }
+    }
+    this.countedType = typeUrl;
+    return errors;
+  }
+
+  /**
+   * ADS hook: an ACK or NACK was sent. Responses rejected before reaching {@link onUpdate}
+   * (undecodable resources) are counted here; the others were counted by onUpdate.
+   */
+  onAckSent(typeUrl: string, rejected: boolean): void {
+    const counted = this.countedType === typeUrl;
+    this.countedType = undefined;
+    if (counted) return;
+    const st = this.subscriptionStats.get(typeUrl);
+    if (!st) return;
+    st.update_attempt++;
+    if (rejected) st.update_rejected++;
+    else st.update_success++;
+  }
+
+  /** ADS hook: `control_plane.connected_state` (1 while a stream to the management server is up). */
+  onConnectionState(connected: boolean): void {
+    this.controlPlane.connected_state = connected ? 1 : 0;
+  }
+
+  private applyUpdate(typeUrl: string, update: XdsUpdate): string[] {
     const now = new Date();
     const decoded = new Map<string, AcceptedResource<unknown>>();
     const errors: string[] = [];

@@ -39,6 +39,8 @@ export function startXdsTransport(bootstrap: BootstrapModel, xds: XdsManager): X
   };
   const client = new AdsClient({ target, apiType: ads.apiType, node, setNodeOnFirstMessageOnly: ads.setNodeOnFirstMessageOnly }, {
     onUpdate: (typeUrl, update) => xds.onUpdate(typeUrl, update),
+    onAckSent: (typeUrl, rejected) => xds.onAckSent(typeUrl, rejected),
+    onConnectionState: (connected) => xds.onConnectionState(connected),
   });
   client.start();
   return client;

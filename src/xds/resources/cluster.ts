@@ -5,6 +5,7 @@ import { DecodeContext, durationMs, typeUrlName, type ProtoObj } from './decode-
 import { decodeHttp2Options, HTTP2_DEFAULTS } from './protocol-options';
 import { checkTransportSocket, decodeTransportSocketMatches } from './transport-socket';
 import { decodeConfigSource } from './config-source';
+import { decodeHealthChecks } from './health-check';
 
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 const SUPPORTED_TYPES: readonly ClusterType[] = ['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS'];
@@ -35,7 +36,7 @@ export function decodeCluster(c: ProtoObj, path: string, ctx: DecodeContext): Cl
   }
   checkTransportSocket(c.transport_socket, `${path}.transport_socket`, ctx);
   const transportSocketMatches = decodeTransportSocketMatches(c.transport_socket_matches, `${path}.transport_socket_matches`, ctx);
-  if (c.health_checks?.length) ctx.warn(`${path}.health_checks`, 'active health checking is not implemented yet; hosts are treated as healthy');
+  const healthCheck = decodeHealthChecks(c.health_checks, `${path}.health_checks`, ctx);
   if (c.outlier_detection) ctx.warn(`${path}.outlier_detection`, 'outlier detection is not implemented yet');
 
   const { protocol, http2, idleTimeoutMs } = decodeProtocol(c, path, ctx);
@@ -81,6 +82,10 @@ export function decodeCluster(c: ProtoObj, path: string, ctx: DecodeContext): Cl
     circuitBreakers: decodeCircuitBreakers(c.circuit_breakers),
     perConnectionBufferLimitBytes: Number(c.per_connection_buffer_limit_bytes ?? 1024 * 1024),
     transportSocketMatches,
+    healthCheck,
+    healthyPanicThresholdPercent: Number(c.common_lb_config?.healthy_panic_threshold?.value ?? 50),
+    ignoreNewHostsUntilFirstHc: c.common_lb_config?.ignore_new_hosts_until_first_hc === true,
+    ignoreHealthOnHostRemoval: c.ignore_health_on_host_removal === true,
     hash: createHash('sha1').update(JSON.stringify(c)).digest('hex'),
   };
 }
