@@ -7,6 +7,7 @@ import { parseCommandLine } from './cli/options';
 import { flushLogs, logger, reopenLogs } from './common/logger';
 import { loadBootstrap } from './bootstrap/bootstrap';
 import { Server } from './server/server';
+import { runIptablesCommand } from './iptables/command';
 import { reopenAccessLogs } from './access-log/access-logger';
 
 const log = logger('main');
@@ -15,6 +16,8 @@ async function main(argv: readonly string[]): Promise<number> {
   // If whoever reads our stdout/stderr goes away (EPIPE), drop the output: a proxy must keep
   // serving, and must not turn each failed log write into another error to log.
   for (const out of [process.stdout, process.stderr]) out.on('error', () => undefined);
+  // `legate iptables ...`: the sidecar init step (istio-iptables' flags), not the proxy.
+  if (argv[0] === 'iptables') return runIptablesCommand(argv.slice(1));
   const parsed = parseCommandLine(argv);
   if (parsed.exit) {
     process.stdout.write(parsed.exit.output.endsWith('\n') ? parsed.exit.output : `${parsed.exit.output}\n`);
