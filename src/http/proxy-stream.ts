@@ -22,6 +22,9 @@ import { parseGrpcTimeout } from './grpc';
 import { stripHopByHop } from './headers';
 import { sendLocalReply, type LocalReply } from './local-reply';
 import { isGrpcContentType } from '../router/matchers';
+import { RetryState } from './retry-state';
+import { computeRequestHash } from '../router/hash-policy';
+import type { PickContext } from '../upstream/picker';
 import { StreamInfo } from './stream-info';
 import { clusterStats, type ClusterScope } from '../stats';
 
@@ -29,6 +32,10 @@ const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
 /** Replays of a provably unprocessed request before giving up. */
 const MAX_UNPROCESSED_REPLAYS = 3;
 const RESET_BEFORE = 'upstream connect error or disconnect/reset before headers. reset reason: ';
+/** Longest a gRPC response is held back waiting for trailers that might be retried. */
+const HOLD_MS = 100;
+/** Most response bytes held back for a trailers-based retry. */
+const HOLD_LIMIT_BYTES = 64 * 1024;
 
 export class ProxyStream implements UpstreamHandler {
   readonly info = new StreamInfo();
@@ -56,6 +63,18 @@ export class ProxyStream implements UpstreamHandler {
   private done = false;
   private timer: NodeJS.Timeout | undefined;
   private attempts = 0;
+  /** What the cluster's picker sees of this request (the hash for RING_HASH/MAGLEV). */
+  private pickContext: PickContext | undefined;
+  /** The route's retry policy in action, if it has one. */
+  private retry: RetryState | undefined;
+  private perTryTimer: NodeJS.Timeout | undefined;
+  /** A retry is waiting for its back-off. */
+  private retryTimer: NodeJS.Timeout | undefined;
+  /**
+   * gRPC response held back (headers and the first bytes) until its trailers say whether
+   * the route retries it; committed when the buffer fills or after HOLD_MS.
+   */
+  private held: { headers: IncomingHttpHeaders; chunks: Buffer[]; bytes: number; timer: NodeJS.Timeout } | undefined;
 
   constructor(private readonly hcm: HttpConnectionManager, private readonly ds: Downstream) {
     const info = this.info;
@@ -118,6 +137,9 @@ export class ProxyStream implements UpstreamHandler {
     this.info.upstreamClusterName = cluster.model.name;
     this.info.upstreamClusterObservabilityName = cluster.model.observabilityName;
     this.upstreamHeaders = this.buildUpstreamHeaders(headers, entry, action);
+    if (action.retryPolicy) this.retry = new RetryState(action.retryPolicy);
+    // The request's hash (route hash_policy) is computed once and reused by retries.
+    if (entry.hashPolicy) this.pickContext = { hash: computeRequestHash(entry.hashPolicy, headers, ds.remoteAddress) };
 
     ds.body.on('data', this.onDownstreamData);
     ds.body.on('end', this.onDownstreamEnd);
@@ -129,7 +151,7 @@ export class ProxyStream implements UpstreamHandler {
 
   private attempt(): void {
     const cluster = this.cluster!;
-    const host = cluster.pick();
+    const host = this.pickHost(cluster);
     if (!host) {
       cluster.stats.upstream_cx_none_healthy++;
       this.localReply({ status: 503, body: 'no healthy upstream', flag: 'UH', details: 'no_healthy_upstream' });
@@ -146,10 +168,31 @@ export class ProxyStream implements UpstreamHandler {
     host.stats.rq_total++;
     host.stats.rq_active++;
     this.upstreamStartMs = performance.now();
+    this.retry?.tried.add(host);
+    const perTry = this.retry?.policy.perTryTimeoutMs ?? 0;
+    if (perTry > 0) {
+      if (this.perTryTimer) clearTimeout(this.perTryTimer);
+      this.perTryTimer = setTimeout(this.onPerTryTimeout, perTry);
+    }
     const protocol = cluster.model.protocol === 'downstream' ? (this.ds.protocol === 'HTTP/2' ? 'http2' : 'http1') : cluster.model.protocol;
-    this.upstream = protocol === 'http2'
+    const upstream = protocol === 'http2'
       ? new H2Upstream(host, this.upstreamHeaders, this, this.grpc)
       : new H1Upstream(host, this.upstreamHeaders, this.requestHasBody(), this);
+    this.upstream = upstream;
+    upstream.start();
+  }
+
+  /**
+   * Picks a host; with the previous_hosts retry predicate, re-picks (up to
+   * host_selection_retry_max_attempts) to avoid hosts this request already tried.
+   */
+  private pickHost(cluster: Cluster): Host | undefined {
+    const retry = this.retry;
+    const ctx = this.pickContext;
+    let host = cluster.pick(ctx);
+    if (!retry || !retry.policy.previousHosts || retry.tried.size === 0) return host;
+    for (let i = 0; i < retry.policy.hostSelectionRetryMaxAttempts && host && retry.tried.has(host); i++) host = cluster.pick(ctx);
+    return host;
   }
 
   onUpstreamReady(localAddress: string): void {
@@ -173,6 +216,25 @@ export class ProxyStream implements UpstreamHandler {
     const info = this.info;
     info.firstUpstreamRxByteMs = info.elapsedMs();
     this.lastActivity = performance.now();
+    this.clearPerTryTimer();
+    const retry = this.retry;
+    if (retry && this.replayable && !this.responseStarted) {
+      const gs = endStream && headers['grpc-status'] !== undefined ? Number(headers['grpc-status']) : undefined;
+      if (retry.retriesResponse(Number(headers[':status']), gs)) {
+        if (this.tryRetry()) return;
+        // Retriable, but no retry left: the response goes to the client as it is.
+        info.setFlag('URX');
+      } else if (!endStream && this.grpc && retry.retriesGrpc && retry.remaining > 0) {
+        this.hold(headers);
+        return;
+      }
+    }
+    this.commitHeaders(headers, endStream);
+  }
+
+  /** Sends response headers downstream: from here on the request is never sent again. */
+  private commitHeaders(headers: IncomingHttpHeaders, endStream: boolean): void {
+    const info = this.info;
     // The upstream answered: the request can no longer be replayed; free the copy.
     this.replayable = false;
     this.kept = [];
@@ -190,6 +252,7 @@ export class ProxyStream implements UpstreamHandler {
     this.applyResponseMutations(out);
     info.responseCode = Number(out[':status']);
     this.clusterScope!.chargeCode(Number(headers[':status']));
+    if (this.attempts > 1) this.clusterScope!.retrySuccess++;
     info.responseCodeDetails = 'via_upstream';
     info.responseHeaders = out;
     const gs = out['grpc-status'];
@@ -198,10 +261,97 @@ export class ProxyStream implements UpstreamHandler {
     this.ds.respond(out, endStream, expectTrailers);
   }
 
+  // === Holding a gRPC response for a trailers-based retry ===
+
+  private hold(headers: IncomingHttpHeaders): void {
+    this.held = { headers, chunks: [], bytes: 0, timer: setTimeout(this.commitHeld, HOLD_MS) };
+  }
+
+  /** Gives up holding: what was held goes downstream and the response streams on. */
+  private readonly commitHeld = (): void => {
+    const h = this.held;
+    if (!h || this.done) return;
+    clearTimeout(h.timer);
+    this.held = undefined;
+    this.commitHeaders(h.headers, false);
+    for (const c of h.chunks) this.forwardData(c);
+  };
+
+  private dropHeld(): void {
+    if (!this.held) return;
+    clearTimeout(this.held.timer);
+    this.held = undefined;
+  }
+
+  // === Retries ===
+
+  /**
+   * Abandons the current attempt and schedules another after the back-off, if the policy
+   * has a retry left, the request body is still held, and the cluster's max_retries allows.
+   */
+  private tryRetry(): boolean {
+    const retry = this.retry;
+    const scope = this.clusterScope!;
+    if (!retry || this.done || this.ds.closed || !this.replayable || this.responseStarted) return false;
+    if (scope.activeRetries >= this.cluster!.model.circuitBreakers.maxRetries) {
+      scope.retryOverflow++;
+      return false;
+    }
+    if (!retry.consume()) {
+      scope.retryLimitExceeded++;
+      return false;
+    }
+    scope.retry++;
+    scope.activeRetries++;
+    this.dropHeld();
+    this.clearPerTryTimer();
+    if (this.upstream) {
+      this.upstream.cancel();
+      this.releaseUpstream(false);
+    }
+    this.retryTimer = setTimeout(this.onRetryBackOff, retry.backOffMs());
+    return true;
+  }
+
+  private readonly onRetryBackOff = (): void => {
+    this.retryTimer = undefined;
+    this.clusterScope!.activeRetries--;
+    if (!this.done) this.attempt();
+  };
+
+  private readonly onPerTryTimeout = (): void => {
+    this.perTryTimer = undefined;
+    if (this.done || this.responseStarted || this.held) return;
+    this.clusterScope!.perTryTimeout++;
+    if (this.host) this.host.stats.rq_timeout++;
+    if (this.retry?.retriesTimeout() && this.tryRetry()) return;
+    this.upstream?.cancel();
+    this.releaseUpstream(false);
+    this.localReply({ status: 504, body: 'upstream request timeout', flag: 'UT', details: 'upstream_per_try_timeout' });
+  };
+
+  private clearPerTryTimer(): void {
+    if (this.perTryTimer) {
+      clearTimeout(this.perTryTimer);
+      this.perTryTimer = undefined;
+    }
+  }
+
   onUpstreamData(chunk: Buffer): void {
     if (this.done) return;
-    this.info.bytesSent += chunk.length;
     this.lastActivity = performance.now();
+    const h = this.held;
+    if (h) {
+      h.chunks.push(chunk);
+      h.bytes += chunk.length;
+      if (h.bytes > HOLD_LIMIT_BYTES) this.commitHeld();
+      return;
+    }
+    this.forwardData(chunk);
+  }
+
+  private forwardData(chunk: Buffer): void {
+    this.info.bytesSent += chunk.length;
     if (!this.ds.write(chunk)) {
       this.upstream!.pause();
       this.ds.onDrain(this.onDownstreamDrain);
@@ -210,13 +360,19 @@ export class ProxyStream implements UpstreamHandler {
 
   onUpstreamTrailers(trailers: IncomingHttpHeaders): void {
     if (this.done) return;
-    this.info.responseTrailers = trailers;
     const gs = trailers['grpc-status'];
+    if (this.held && gs !== undefined && this.retry!.retriesGrpcStatus(Number(gs))) {
+      if (this.tryRetry()) return;
+      this.info.setFlag('URX');
+    }
+    this.commitHeld();
+    this.info.responseTrailers = trailers;
     if (gs !== undefined) this.info.grpcStatus = Number(gs);
   }
 
   onUpstreamEnd(): void {
     if (this.done) return;
+    this.commitHeld();
     if (!this.responseStarted) {
       this.onUpstreamFailure({ kind: 'protocol_error', message: 'response ended without headers', unprocessed: false });
       return;
@@ -243,6 +399,13 @@ export class ProxyStream implements UpstreamHandler {
       this.attempt();
       return;
     }
+    this.clearPerTryTimer();
+    // The upstream had started answering (we held its response for a trailers-based retry):
+    // the request was processed, so it is not retried. The client sees what Envoy would show
+    // it: the response so far, then a reset.
+    if (this.held) this.commitHeld();
+    if (!this.responseStarted && this.retry?.retriesFailure(f, this.upstreamReady) && this.tryRetry()) return;
+    if (!this.responseStarted && this.retry && this.retry.retriesFailure(f, this.upstreamReady)) this.info.setFlag('URX');
     this.info.upstreamTransportFailureReason = f.kind === 'connection_failure' ? f.message : '';
     // Envoy charges the router's 503 for an upstream that failed before answering (chargeUpstreamAbort).
     if (!this.responseStarted) this.clusterScope!.chargeCode(503);
@@ -463,6 +626,13 @@ export class ProxyStream implements UpstreamHandler {
     if (this.done) return;
     this.done = true;
     if (this.timer) clearTimeout(this.timer);
+    this.clearPerTryTimer();
+    this.dropHeld();
+    if (this.retryTimer) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      this.clusterScope!.activeRetries--;
+    }
     const info = this.info;
     info.lastDownstreamTxByteMs = info.elapsedMs();
     this.hcm.active.delete(this);

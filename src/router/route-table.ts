@@ -4,12 +4,15 @@
  */
 import type { RouteConfigModel, RouteModel, VirtualHostModel, WeightedClusterModel } from '../snapshot/model';
 import { compileRouteMatch, type HeaderBag } from './matchers';
+import { compileHashPolicy, type HashPolicy } from './hash-policy';
 
 export interface RouteEntry {
   readonly vhost: VirtualHostModel;
   readonly route: RouteModel;
   /** For weighted routes: cumulative weight table, and the total. */
   readonly weighted: { readonly clusters: readonly WeightedClusterModel[]; readonly cumulative: readonly number[]; readonly total: number } | undefined;
+  /** The route's compiled hash_policy (RING_HASH/MAGLEV); undefined when it has none. */
+  readonly hashPolicy: HashPolicy | undefined;
 }
 
 interface CompiledVirtualHost {
@@ -77,7 +80,8 @@ function compileVirtualHost(model: VirtualHostModel): CompiledVirtualHost {
         for (const c of clusters) cumulative.push((total += c.weight));
         weighted = { clusters, cumulative, total };
       }
-      return { entry: { vhost: model, route, weighted }, matches: compileRouteMatch(route.match) };
+      const hashPolicy = route.action.kind === 'route' ? compileHashPolicy(route.action.hashPolicy) : undefined;
+      return { entry: { vhost: model, route, weighted, hashPolicy }, matches: compileRouteMatch(route.match) };
     }),
   };
 }

@@ -180,6 +180,48 @@ export interface RouteActionModel {
   readonly hostRewriteLiteral: string | undefined;
   /** cluster_not_found_response_code: 503 (default), 404 or 500. */
   readonly clusterNotFoundStatus: number;
+  /** The route's retry_policy, else the virtual host's; undefined: no retries. */
+  readonly retryPolicy: RetryPolicyModel | undefined;
+  /** `hash_policy` in order (empty: none); used by RING_HASH and MAGLEV clusters. */
+  readonly hashPolicy: readonly HashPolicyModel[];
+}
+
+/** One `RouteAction.HashPolicy` (Envoy's hash_policy.cc); `filter_state` is rejected. */
+export type HashPolicyModel = { readonly terminal: boolean } & (
+  | {
+    readonly kind: 'header';
+    /** Lower-case header name (pseudo-headers such as `:authority` work too). */
+    readonly name: string;
+    /** header.regex_rewrite: applied to each value before hashing. */
+    readonly regexRewrite: { readonly regex: string; readonly substitution: string } | undefined;
+  }
+  | {
+    readonly kind: 'cookie';
+    readonly name: string;
+    /** With a ttl Envoy generates the cookie when absent; Legate only reads it (see docs/compat.md). */
+    readonly ttlMs: number | undefined;
+    readonly path: string;
+  }
+  | { readonly kind: 'source_ip' }
+  | { readonly kind: 'query_parameter'; readonly name: string }
+);
+
+/** `config.route.v3.RetryPolicy`, decoded. */
+export interface RetryPolicyModel {
+  /** retry_on conditions (HTTP and gRPC names as in Envoy). */
+  readonly retryOn: ReadonlySet<string>;
+  /** num_retries (Envoy default 1). */
+  readonly numRetries: number;
+  /** per_try_timeout; 0 = none. */
+  readonly perTryTimeoutMs: number;
+  readonly retriableStatusCodes: ReadonlySet<number>;
+  /** retry_back_off: fully jittered exponential, base 25 ms, max 10 × base by default. */
+  readonly backOffBaseMs: number;
+  readonly backOffMaxMs: number;
+  /** retry_host_predicate envoy.retry_host_predicates.previous_hosts. */
+  readonly previousHosts: boolean;
+  /** host_selection_retry_max_attempts (default 1). */
+  readonly hostSelectionRetryMaxAttempts: number;
 }
 
 export interface DirectResponseModel {
@@ -224,7 +266,7 @@ export interface RouteConfigModel {
 // === Clusters ===
 
 export type ClusterType = 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'EDS';
-export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM';
+export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'RING_HASH' | 'MAGLEV';
 export type UpstreamProtocol = 'http1' | 'http2' | 'downstream';
 
 export interface EndpointModel {
@@ -236,6 +278,41 @@ export interface EndpointModel {
   readonly locality: { readonly region: string; readonly zone: string; readonly subZone: string };
   /** filter_metadata["envoy.transport_socket_match"]: selects a cluster transport_socket_matches entry. */
   readonly transportSocketMatchMetadata: Readonly<Record<string, unknown>>;
+  /** LocalityLbEndpoints.load_balancing_weight of the endpoint's locality (0 when unset). */
+  readonly localityWeight: number;
+  /** filter_metadata["envoy.lb"].hash_key: the endpoint's key on a hash ring / Maglev table ('' = address). */
+  readonly hashKey: string;
+  /** The ClusterLoadAssignment.policy this endpoint came with (one shared object per assignment). */
+  readonly assignmentPolicy: LoadAssignmentPolicyModel;
+}
+
+/** `ClusterLoadAssignment.policy`. */
+export interface LoadAssignmentPolicyModel {
+  /** overprovisioning_factor in percent (default 140 = 1.4). */
+  readonly overprovisioningFactor: number;
+  /** weighted_priority_health: priority health from endpoint weights instead of host counts. */
+  readonly weightedPriorityHealth: boolean;
+}
+
+export const DEFAULT_ASSIGNMENT_POLICY: LoadAssignmentPolicyModel = Object.freeze({ overprovisioningFactor: 140, weightedPriorityHealth: false });
+
+/** Load-balancer settings beyond the policy name (cluster *_lb_config or the typed load_balancing_policy). */
+export interface LbConfigModel {
+  /** least_request: choice_count (default 2). */
+  readonly choiceCount: number;
+  /** least_request: active_request_bias when set explicitly (then weighted selection is always used); undefined = 1.0. */
+  readonly activeRequestBias: number | undefined;
+  /** least_request: selection_method (typed policy only). */
+  readonly selectionMethod: 'N_CHOICES' | 'FULL_SCAN';
+  /** ring_hash: minimum_ring_size (default 1024) / maximum_ring_size (default 8M). */
+  readonly minRingSize: number;
+  readonly maxRingSize: number;
+  /** maglev: table_size (prime, default 65537). */
+  readonly maglevTableSize: number;
+  /** consistent_hashing_lb_config.use_hostname_for_hashing. */
+  readonly useHostnameForHashing: boolean;
+  /** common_lb_config.locality_weighted_lb_config (or the typed policy's locality_lb_config). */
+  readonly localityWeighted: boolean;
 }
 
 /** One `transport_socket_matches` entry: endpoints whose metadata matches use this socket. */
@@ -339,10 +416,9 @@ export interface ClusterModel {
   /** EDS: how long the cluster may warm without its first assignment (0 = forever, Envoy default 15 s). */
   readonly edsInitialFetchTimeoutMs: number;
   readonly connectTimeoutMs: number;
-  /** Load-balancing policy; the others come with the routing/LB issue. */
+  /** Load-balancing policy (lb_policy or the first supported typed load_balancing_policy). */
   readonly lbPolicy: LbPolicy;
-  /** least_request_lb_config.choice_count (default 2). */
-  readonly leastRequestChoiceCount: number;
+  readonly lbConfig: LbConfigModel;
   readonly endpoints: readonly EndpointModel[];
   readonly protocol: UpstreamProtocol;
   readonly http2: Http2OptionsModel;

@@ -24,6 +24,15 @@ export class ClusterScope {
   readonly prefix: string;
   /** `upstream_rq_time`: upstream request start to response end, ms. */
   readonly upstreamRqTime = new Histogram();
+  /** Router retry counters (`upstream_rq_retry*`) and the retries waiting on their back-off now. */
+  retry = 0;
+  retrySuccess = 0;
+  retryOverflow = 0;
+  retryLimitExceeded = 0;
+  /** `upstream_rq_per_try_timeout`. */
+  perTryTimeout = 0;
+  /** Retries in back-off or in flight (the max_retries circuit breaker counts these). */
+  activeRetries = 0;
   /** Responses per status code (index = code); a code's counter exists once charged. */
   private readonly byCode = new Float64Array(600);
   private readonly codeUsed = new Uint8Array(600);
@@ -97,6 +106,11 @@ export class ClusterScope {
         else sink.counter(`${p}health_check.${k}`, hc[k]!, true);
       }
     }
+    sink.counter(`${p}upstream_rq_retry`, this.retry, this.retry > 0);
+    sink.counter(`${p}upstream_rq_retry_success`, this.retrySuccess, this.retrySuccess > 0);
+    sink.counter(`${p}upstream_rq_retry_overflow`, this.retryOverflow, this.retryOverflow > 0);
+    sink.counter(`${p}upstream_rq_retry_limit_exceeded`, this.retryLimitExceeded, this.retryLimitExceeded > 0);
+    sink.counter(`${p}upstream_rq_per_try_timeout`, this.perTryTimeout, this.perTryTimeout > 0);
     sink.histogram(`${p}upstream_rq_time`, this.upstreamRqTime);
   }
 }

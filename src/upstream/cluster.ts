@@ -3,7 +3,8 @@ import type { ClusterModel, EndpointModel, SocketAddress } from '../snapshot/mod
 import { formatAddress } from '../snapshot/model';
 import { logger } from '../common/logger';
 import { Host } from './host';
-import { EMPTY_PICKER, LeastRequestPicker, RandomPicker, RoundRobinPicker, type Picker } from './picker';
+import { ClusterPicker } from './pickers/cluster-picker';
+import { EMPTY_PICKER, type PickContext, type Picker } from './pickers/types';
 import { HealthChecker, type HealthCheckerOptions } from '../health/health-checker';
 import { HealthFlag } from '../health/health-flags';
 import type { HealthCheckedHost, HealthTransition } from '../health/types';
@@ -27,9 +28,6 @@ export interface ClusterStats {
   lb_healthy_panic: number;
 }
 
-/** Envoy's default overprovisioning factor (140%), used to decide whether panic is evaluated. */
-const OVERPROVISIONING_FACTOR = 1.4;
-
 /**
  * A cluster: its hosts (resolved from load_assignment, by DNS for STRICT_DNS and
  * LOGICAL_DNS) and the picker built from the usable ones. Host objects are keyed
@@ -48,7 +46,7 @@ export class Cluster {
   };
   /** The active health checker, when the cluster has health_checks. */
   readonly healthChecker: HealthChecker | undefined;
-  /** True while the current picker routes over all hosts because too few are healthy. */
+  /** True while the current picker routes some traffic over all hosts of a level because too few are healthy. */
   private panic = false;
   /** Whether the first host list was applied (hosts after it are "new" in Envoy's sense). */
   private initialHostsApplied = false;
@@ -81,10 +79,18 @@ export class Cluster {
     return this.model.name;
   }
 
-  /** Picks a host for one request. */
-  pick(): Host | undefined {
-    if (this.panic) this.stats.lb_healthy_panic++;
-    return this.picker.pick();
+  /**
+   * Picks a host for one request. `ctx.hash` is the route's hash_policy result (RING_HASH,
+   * MAGLEV); without one those policies pick at random. Counts lb_healthy_panic per pick
+   * that lands on a level in panic.
+   */
+  pick(ctx?: PickContext): Host | undefined {
+    return this.picker.pick(ctx);
+  }
+
+  /** The current picker (tests and admin: priority load, panic). */
+  get currentPicker(): Picker {
+    return this.picker;
   }
 
   /** Envoy's `upstream_cx_total.used()`: the data path has connected (health checks do not count). */
@@ -211,14 +217,11 @@ export class Cluster {
   }
 
   /**
-   * A new picker over the hosts that may take traffic. Per priority level (Envoy's
-   * LoadBalancerBase, simplified to one active level): excluded hosts (/pending_active_hc,
-   * /eds_status_draining...) never count; the lowest level with a healthy or degraded host is
-   * used; healthy hosts are preferred over degraded ones; and when the available share of the
-   * level is below healthy_panic_threshold (and, as in Envoy, the level's overprovisioned health
-   * is under 100%) the level is in panic and every host of it is used. With no available host
-   * at all, panic spreads traffic over every non-excluded host (all levels panic), unless the
-   * threshold is 0.
+   * A new picker over the hosts that may take traffic: not excluded (/pending_active_hc,
+   * /eds_status_draining...) and reachable in plaintext. Priority load (with the
+   * overprovisioning factor), per-level panic, degraded hosts and locality weights are
+   * Envoy's (see pickers/cluster-picker.ts). With no available host anywhere every level is
+   * in panic and traffic spreads over all non-excluded hosts by count, unless the threshold is 0.
    */
   private rebuildPicker(): void {
     const candidates: Host[] = [];
@@ -234,32 +237,18 @@ export class Cluster {
       }
       candidates.push(h);
     }
-    const threshold = this.model.healthyPanicThresholdPercent;
-    const available = candidates.filter((h) => h.coarseHealth !== 'unhealthy');
-    let level: Host[];
-    this.panic = false;
-    if (available.length === 0) {
-      this.panic = threshold > 0 && candidates.length > 0;
-      level = this.panic ? candidates : [];
-    } else {
-      // Lowest priority level with an available host (priority failover proper comes with the LB issue).
-      const minPriority = available.reduce((m, h) => Math.min(m, h.priority), Infinity);
-      const all = candidates.filter((h) => h.priority === minPriority);
-      const avail = available.filter((h) => h.priority === minPriority);
-      const availablePercent = (100 * avail.length) / all.length;
-      if (availablePercent * OVERPROVISIONING_FACTOR < 100 && availablePercent < threshold) {
-        this.panic = true;
-        level = all;
-      } else {
-        const healthy = avail.filter((h) => h.coarseHealth === 'healthy');
-        level = healthy.length ? healthy : avail;
-      }
+    if (candidates.length === 0) {
+      this.panic = false;
+      this.picker = EMPTY_PICKER;
+      return;
     }
-    switch (this.model.lbPolicy) {
-      case 'LEAST_REQUEST': this.picker = new LeastRequestPicker(level, this.model.leastRequestChoiceCount); break;
-      case 'RANDOM': this.picker = new RandomPicker(level); break;
-      default: this.picker = new RoundRobinPicker(level);
-    }
+    const picker = new ClusterPicker(candidates, {
+      policy: this.model.lbPolicy,
+      config: this.model.lbConfig,
+      panicThresholdPercent: this.model.healthyPanicThresholdPercent,
+    }, this.stats);
+    this.panic = picker.inPanic;
+    this.picker = picker;
   }
 
   // === DNS ===

@@ -11,12 +11,16 @@ import type { UpstreamFailure, UpstreamHandler, UpstreamRequest } from './upstre
  */
 export class H1Upstream implements UpstreamRequest {
   private readonly abort = new AbortController();
-  private readonly body: PassThrough | undefined;
+  private body: PassThrough | undefined;
   private response: Readable | undefined;
   private finished = false;
   private gotHeaders = false;
 
-  constructor(host: Host, headers: OutgoingHttpHeaders, hasBody: boolean, private readonly handler: UpstreamHandler) {
+  constructor(private readonly host: Host, private readonly headers: OutgoingHttpHeaders, private readonly hasBody: boolean, private readonly handler: UpstreamHandler) {}
+
+  /** Dispatches the request (see H2Upstream.start for why this is not the constructor). */
+  start(): void {
+    const { host, headers, hasBody, handler } = this;
     const method = String(headers[':method'] ?? 'GET');
     const path = String(headers[':path'] ?? '/');
     const out: Record<string, string | string[]> = { host: String(headers[':authority'] ?? host.key) };

@@ -18,10 +18,16 @@ export class H2Upstream implements UpstreamRequest {
   private bodyBytes = 0;
   /** 'end' seen, completion to be confirmed by 'close' (rstCode). */
   private endPending = false;
-  private readonly pending: { cancel(): void } | undefined;
+  private pending: { cancel(): void } | undefined;
 
-  constructor(host: Host, headers: OutgoingHttpHeaders, private readonly handler: UpstreamHandler, private readonly grpc: boolean) {
-    this.pending = host.h2Pool().request(headers, this.onStream);
+  constructor(private readonly host: Host, private readonly headers: OutgoingHttpHeaders, private readonly handler: UpstreamHandler, private readonly grpc: boolean) {}
+
+  /**
+   * Asks the pool for a stream. Separate from the constructor because the pool may answer
+   * synchronously (a ready session with room), and the router must already hold this object.
+   */
+  start(): void {
+    this.pending = this.host.h2Pool().request(this.headers, this.onStream);
   }
 
   write(chunk: Buffer): boolean {
@@ -78,6 +84,8 @@ export class H2Upstream implements UpstreamRequest {
   };
 
   private readonly onResponse = (headers: IncomingHttpHeaders, flags: number): void => {
+    // After cancel() the router has moved on (retry, timeout, client gone): stay silent.
+    if (this.cancelled || this.finished) return;
     const status = Number(headers[':status']);
     if (status >= 100 && status < 200) return; // interim (100-continue): not forwarded yet
     this.gotHeaders = true;
@@ -89,11 +97,13 @@ export class H2Upstream implements UpstreamRequest {
   };
 
   private readonly onData = (chunk: Buffer): void => {
+    if (this.cancelled || this.finished) return;
     this.bodyBytes += chunk.length;
     this.handler.onUpstreamData(chunk);
   };
 
   private readonly onTrailers = (trailers: IncomingHttpHeaders): void => {
+    if (this.cancelled || this.finished) return;
     this.framedComplete = true;
     this.handler.onUpstreamTrailers(trailers);
   };
@@ -107,7 +117,7 @@ export class H2Upstream implements UpstreamRequest {
    * complete response (the peer did not need the rest of our body) is success.
    */
   private readonly onEnd = (): void => {
-    if (this.finished) return;
+    if (this.finished || this.cancelled) return;
     if (this.framedComplete) return this.succeed();
     if (this.grpc || (this.contentLength >= 0 && this.bodyBytes !== this.contentLength)) {
       this.fail({ kind: 'remote_reset', message: 'response ended before completion', unprocessed: false });
@@ -126,7 +136,7 @@ export class H2Upstream implements UpstreamRequest {
   };
 
   private succeed(): void {
-    if (this.finished) return;
+    if (this.finished || this.cancelled) return;
     this.finished = true;
     this.handler.onUpstreamEnd();
   }
@@ -159,7 +169,7 @@ export class H2Upstream implements UpstreamRequest {
   };
 
   private fail(f: UpstreamFailure): void {
-    if (this.finished) return;
+    if (this.finished || this.cancelled) return;
     this.finished = true;
     this.handler.onUpstreamFailure(f);
   }

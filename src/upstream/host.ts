@@ -54,6 +54,21 @@ export class Host implements HealthCheckedHost {
     return this.endpoint.locality;
   }
 
+  /** LocalityLbEndpoints.load_balancing_weight of this host's locality (0 when unset). */
+  get localityWeight(): number {
+    return this.endpoint.localityWeight;
+  }
+
+  /** `envoy.lb` hash_key metadata: the host's key on a hash ring ('' = use the address). */
+  get hashKey(): string {
+    return this.endpoint.hashKey;
+  }
+
+  /** The ClusterLoadAssignment.policy the host came with (overprovisioning factor...). */
+  get assignmentPolicy(): EndpointModel['assignmentPolicy'] {
+    return this.endpoint.assignmentPolicy;
+  }
+
   // === Health (Envoy's Host::HealthFlag) ===
 
   /** Every health flag: active HC's own plus those EDS health_status implies. */

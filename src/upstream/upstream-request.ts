@@ -37,6 +37,8 @@ export interface UpstreamHandler {
 
 /** The request side of an upstream exchange, protocol-neutral. */
 export interface UpstreamRequest {
+  /** Sends the request; callbacks may arrive before this returns. */
+  start(): void;
   /** Body bytes; false = wait for onDrain. Only after onUpstreamReady. */
   write(chunk: Buffer): boolean;
   onDrain(cb: () => void): void;

@@ -35,7 +35,6 @@ export function startXdsTransport(bootstrap: BootstrapModel, xds: XdsManager): X
     locality: { region: n.locality.region, zone: n.locality.zone, sub_zone: n.locality.subZone },
     user_agent_name: 'legate',
     user_agent_version: versionString(),
-    client_features: ['envoy.lb.does_not_support_overprovisioning'],
   };
   const client = new AdsClient({ target, apiType: ads.apiType, node, setNodeOnFirstMessageOnly: ads.setNodeOnFirstMessageOnly }, {
     onUpdate: (typeUrl, update) => xds.onUpdate(typeUrl, update),

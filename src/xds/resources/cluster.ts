@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { CircuitBreakerThresholdsModel, ClusterModel, ClusterType, EndpointModel, LbPolicy, UpstreamProtocol } from '../../snapshot/model';
+import type { CircuitBreakerThresholdsModel, ClusterModel, ClusterType, EndpointModel, LoadAssignmentPolicyModel, UpstreamProtocol } from '../../snapshot/model';
+import { DEFAULT_ASSIGNMENT_POLICY } from '../../snapshot/model';
+import { decodeLbPolicy } from './lb-policy';
 import { decodeAddress } from './address';
 import { DecodeContext, durationMs, typeUrlName, type ProtoObj } from './decode-context';
 import { decodeHttp2Options, HTTP2_DEFAULTS } from './protocol-options';
@@ -9,7 +11,6 @@ import { decodeHealthChecks } from './health-check';
 
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 const SUPPORTED_TYPES: readonly ClusterType[] = ['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS'];
-const SUPPORTED_LB: readonly LbPolicy[] = ['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM'];
 
 /** Envoy's circuit-breaker defaults (circuit_breaker.proto). */
 const CB_DEFAULTS: CircuitBreakerThresholdsModel = { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 };
@@ -23,17 +24,7 @@ export function decodeCluster(c: ProtoObj, path: string, ctx: DecodeContext): Cl
   if (!SUPPORTED_TYPES.includes(type)) {
     ctx.error(`${path}.type`, `cluster type ${type} is not supported yet (supported: ${SUPPORTED_TYPES.join(', ')})`);
   }
-  let lbPolicy = String(c.lb_policy ?? 'ROUND_ROBIN') as LbPolicy;
-  let typedChoiceCount: number | undefined;
-  if (c.load_balancing_policy) {
-    const typed = decodeTypedLbPolicy(c.load_balancing_policy, `${path}.load_balancing_policy`, ctx);
-    if (typed) {
-      lbPolicy = typed.policy;
-      typedChoiceCount = typed.choiceCount;
-    }
-  } else if (!SUPPORTED_LB.includes(lbPolicy)) {
-    ctx.error(`${path}.lb_policy`, `lb_policy ${lbPolicy} is not supported yet (supported: ${SUPPORTED_LB.join(', ')})`);
-  }
+  const { lbPolicy, lbConfig } = decodeLbPolicy(c, path, ctx);
   checkTransportSocket(c.transport_socket, `${path}.transport_socket`, ctx);
   const transportSocketMatches = decodeTransportSocketMatches(c.transport_socket_matches, `${path}.transport_socket_matches`, ctx);
   const healthCheck = decodeHealthChecks(c.health_checks, `${path}.health_checks`, ctx);
@@ -61,9 +52,6 @@ export function decodeCluster(c: ProtoObj, path: string, ctx: DecodeContext): Cl
     edsInitialFetchTimeoutMs = cs?.initialFetchTimeoutMs ?? 15_000;
     if (c.load_assignment) ctx.warn(`${path}.load_assignment`, 'ignored for EDS clusters: endpoints come from EDS');
   }
-  const lrConfig = c.least_request_lb_config;
-  const choiceCount = Number(typedChoiceCount ?? lrConfig?.choice_count ?? 2);
-  if (choiceCount < 2) ctx.error(`${path}.least_request_lb_config.choice_count`, 'must be at least 2');
   return {
     name,
     observabilityName: c.alt_stat_name ? String(c.alt_stat_name) : name,
@@ -72,7 +60,7 @@ export function decodeCluster(c: ProtoObj, path: string, ctx: DecodeContext): Cl
     edsInitialFetchTimeoutMs,
     connectTimeoutMs: durationMs(c.connect_timeout, 5000),
     lbPolicy,
-    leastRequestChoiceCount: choiceCount,
+    lbConfig,
     endpoints: type === 'EDS' ? [] : endpoints,
     protocol,
     http2,
@@ -144,10 +132,14 @@ function decodeCircuitBreakers(cb: ProtoObj | undefined): CircuitBreakerThreshol
 /** Decodes `config.endpoint.v3.ClusterLoadAssignment` into a flat endpoint list. */
 export function decodeLoadAssignment(la: ProtoObj | undefined, path: string, ctx: DecodeContext): EndpointModel[] {
   const out: EndpointModel[] = [];
+  const assignmentPolicy = decodeAssignmentPolicy(la?.policy, `${path}.policy`, ctx);
   (la?.endpoints ?? []).forEach((loc: ProtoObj, i: number) => {
     const lpath = `${path}.endpoints[${i}]`;
     const locality = { region: String(loc.locality?.region ?? ''), zone: String(loc.locality?.zone ?? ''), subZone: String(loc.locality?.sub_zone ?? '') };
     const priority = Number(loc.priority ?? 0);
+    if (priority > 128) ctx.error(`${lpath}.priority`, 'must be at most 128');
+    const localityWeight = Number(loc.load_balancing_weight ?? 0);
+    if (loc.load_balancing_weight !== undefined && localityWeight < 1) ctx.error(`${lpath}.load_balancing_weight`, 'must be at least 1');
     (loc.lb_endpoints ?? []).forEach((e: ProtoObj, j: number) => {
       const epath = `${lpath}.lb_endpoints[${j}]`;
       if (e.endpoint_name) {
@@ -166,6 +158,9 @@ export function decodeLoadAssignment(la: ProtoObj | undefined, path: string, ctx
         healthStatus: String(e.health_status ?? 'UNKNOWN') as EndpointModel['healthStatus'],
         locality,
         transportSocketMatchMetadata: (e.metadata?.filter_metadata?.['envoy.transport_socket_match'] ?? {}) as Record<string, unknown>,
+        localityWeight,
+        hashKey: typeof e.metadata?.filter_metadata?.['envoy.lb']?.hash_key === 'string' ? e.metadata.filter_metadata['envoy.lb'].hash_key : '',
+        assignmentPolicy,
       });
     });
   });
@@ -176,26 +171,11 @@ function isIp(host: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':');
 }
 
-const TYPED_LB: Record<string, LbPolicy> = {
-  'envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin': 'ROUND_ROBIN',
-  'envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest': 'LEAST_REQUEST',
-  'envoy.extensions.load_balancing_policies.random.v3.Random': 'RANDOM',
-};
-
-/**
- * The typed `load_balancing_policy`: like Envoy, use the first policy in the list that is
- * supported, so a control plane can offer a fallback.
- */
-function decodeTypedLbPolicy(p: ProtoObj, path: string, ctx: DecodeContext): { policy: LbPolicy; choiceCount: number | undefined } | undefined {
-  const policies: ProtoObj[] = p.policies ?? [];
-  const seen: string[] = [];
-  for (const entry of policies) {
-    const cfg = entry.typed_extension_config?.typed_config;
-    const type = typeUrlName(cfg);
-    const policy = TYPED_LB[type];
-    if (policy) return { policy, choiceCount: policy === 'LEAST_REQUEST' && cfg?.choice_count !== undefined ? Number(cfg.choice_count) : undefined };
-    seen.push(type || String(entry.typed_extension_config?.name ?? '?'));
-  }
-  ctx.error(`${path}.policies`, `none of the load-balancing policies is supported yet (got: ${seen.join(', ') || 'none'}; supported: ${Object.keys(TYPED_LB).join(', ')})`);
-  return undefined;
+/** `ClusterLoadAssignment.policy`: the overprovisioning factor and weighted_priority_health. */
+function decodeAssignmentPolicy(p: ProtoObj | undefined, path: string, ctx: DecodeContext): LoadAssignmentPolicyModel {
+  if (!p) return DEFAULT_ASSIGNMENT_POLICY;
+  const factor = Number(p.overprovisioning_factor ?? 140);
+  if (!(factor > 0)) ctx.error(`${path}.overprovisioning_factor`, 'must be greater than 0');
+  if ((p.drop_overloads ?? []).length) ctx.warn(`${path}.drop_overloads`, 'drop_overloads is not implemented: no request is dropped');
+  return { overprovisioningFactor: factor, weightedPriorityHealth: p.weighted_priority_health === true };
 }

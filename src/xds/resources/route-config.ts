@@ -1,8 +1,10 @@
 import type {
   ClusterSpecifierModel, HeaderMatcherModel, HeaderMutationsModel, HeaderValueOptionModel, QueryParameterMatcherModel,
-  RouteConfigModel, RouteMatchModel, RouteModel, StringMatcherModel, VirtualHostModel, WeightedClusterModel,
+  RetryPolicyModel, RouteConfigModel, RouteMatchModel, RouteModel, StringMatcherModel, VirtualHostModel, WeightedClusterModel,
 } from '../../snapshot/model';
 import { compileRe2 } from '../../router/re2-regex';
+import { decodeRetryPolicy } from './retry-policy';
+import { decodeHashPolicies } from './hash-policy';
 import { DecodeContext, durationMs, type ProtoObj } from './decode-context';
 
 /** Route timeout when a route does not set one (Envoy: 15 s). */
@@ -46,7 +48,9 @@ function decodeVirtualHost(vh: ProtoObj, path: string, ctx: DecodeContext): Virt
     }
   });
   if (vh.require_tls && vh.require_tls !== 'NONE') ctx.error(`${path}.require_tls`, 'require_tls is not supported (no TLS yet)');
-  const routes: RouteModel[] = (vh.routes ?? []).map((r: ProtoObj, j: number) => decodeRoute(r, `${path}.routes[${j}]`, ctx));
+  // A virtual host's retry_policy applies to routes that have none (Envoy: route wins, no merge).
+  const vhostRetry = vh.retry_policy ? decodeRetryPolicy(vh.retry_policy, `${path}.retry_policy`, ctx) : undefined;
+  const routes: RouteModel[] = (vh.routes ?? []).map((r: ProtoObj, j: number) => decodeRoute(r, `${path}.routes[${j}]`, ctx, vhostRetry));
   return {
     name: String(vh.name ?? ''),
     domains,
@@ -57,11 +61,11 @@ function decodeVirtualHost(vh: ProtoObj, path: string, ctx: DecodeContext): Virt
   };
 }
 
-function decodeRoute(r: ProtoObj, path: string, ctx: DecodeContext): RouteModel {
+function decodeRoute(r: ProtoObj, path: string, ctx: DecodeContext, vhostRetry: RetryPolicyModel | undefined): RouteModel {
   const match = decodeRouteMatch(r.match ?? {}, `${path}.match`, ctx);
   let action: RouteModel['action'];
   if (r.route) {
-    action = decodeRouteAction(r.route, `${path}.route`, ctx);
+    action = decodeRouteAction(r.route, `${path}.route`, ctx, vhostRetry);
   } else if (r.direct_response) {
     const d = r.direct_response;
     const status = Number(d.status ?? 0);
@@ -166,7 +170,7 @@ function decodeQueryMatcher(q: ProtoObj, path: string, ctx: DecodeContext): Quer
   return { name, match: { kind: 'present' } };
 }
 
-function decodeRouteAction(a: ProtoObj, path: string, ctx: DecodeContext) {
+function decodeRouteAction(a: ProtoObj, path: string, ctx: DecodeContext, vhostRetry: RetryPolicyModel | undefined) {
   let cluster: ClusterSpecifierModel;
   if (a.cluster !== undefined) {
     if (!a.cluster) ctx.error(`${path}.cluster`, 'cluster name must not be empty');
@@ -211,8 +215,6 @@ function decodeRouteAction(a: ProtoObj, path: string, ctx: DecodeContext) {
     grpcOffset = durationMs(a.grpc_timeout_offset, 0);
   }
   if (a.regex_rewrite) ctx.error(`${path}.regex_rewrite`, 'regex_rewrite is not supported yet');
-  if (a.retry_policy) ctx.warn(`${path}.retry_policy`, 'retry policies are not implemented yet; requests are not retried');
-  if (a.hash_policy) ctx.warn(`${path}.hash_policy`, 'hash policies take effect only with RING_HASH/MAGLEV, which are not implemented yet');
   return {
     kind: 'route' as const,
     cluster,
@@ -223,6 +225,8 @@ function decodeRouteAction(a: ProtoObj, path: string, ctx: DecodeContext) {
     prefixRewrite: a.prefix_rewrite,
     hostRewriteLiteral: a.host_rewrite_literal,
     clusterNotFoundStatus: a.cluster_not_found_response_code === 'NOT_FOUND' ? 404 : a.cluster_not_found_response_code === 'INTERNAL_SERVER_ERROR' ? 500 : 503,
+    retryPolicy: a.retry_policy ? decodeRetryPolicy(a.retry_policy, `${path}.retry_policy`, ctx) : vhostRetry,
+    hashPolicy: decodeHashPolicies(a.hash_policy, `${path}.hash_policy`, ctx),
   };
 }
 
