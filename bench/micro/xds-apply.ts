@@ -14,20 +14,27 @@
  *
  * 1. `initial`: CDS with 1,000 EDS clusters, then the 1,000 assignments the clusters ask for;
  *    time from the first response reaching the client (`AdsClient.onMessage`) to the end of the
- *    `ClusterManager.reconcile` after which all 1,000 clusters are active with their 10 hosts.
+ *    `ClusterManager.reconcileInSlices` after which all 1,000 clusters are active with their 10
+ *    hosts.
  * 2. `update all`: every assignment changes (the first endpoint's port), same clock.
  * 3. `update one`: one assignment of the 1,000 changes.
  *
  * For each: wall time; the event-loop blocks in a window from the command to 200 ms after the
  * update is in (`perf_hooks.monitorEventLoopDelay({resolution: 1})`: max and p99, and the
- * largest gap seen by a 1 ms `setInterval` probe); the longest synchronous `onMessage` handler
- * and `reconcile` (the code's own split, via prototype wrappers that only read the clock); RSS
- * after the initial load. A GC runs before each step (`--expose-gc` is set at run time).
+ * largest gap seen by a 1 ms `setInterval` probe); how long the longest response took from
+ * arrival to its ACK and the sliced reconcile from start to swap (spans over many event-loop
+ * turns, via prototype wrappers that only read the clock); how many turns the sliced work
+ * yielded; which xDS work was in flight during the longest block and what that block was made
+ * of (time in the main synchronous pieces, GC pauses from `PerformanceObserver`); on Linux, the
+ * main thread's run-queue wait inside the longest block (`/proc/<pid>/task/<pid>/schedstat`), so
+ * that a busy machine's preemption is not mistaken for our own work; RSS after the initial load.
+ * A GC runs before each step (`--expose-gc` is set at run time). `XDS_APPLY_DEBUG=1` prints the
+ * longest pieces inside each step's longest block.
  *
  * A last, separate round repeats every step under the V8 sampling profiler (inspector,
  * 100 µs) and attributes the samples inside each step's longest block (the probe's largest gap)
  * to the stage they were in — DiscoveryResponse decode, per-resource decode, hashing, model
- * decode, reconcile, picker rebuild, GC, ... — so the next engineer knows what to chunk. The
+ * decode, reconcile, picker rebuild, GC, ... — so the next engineer knows what is left. The
  * profiles are written to the OS temp directory for Chrome DevTools.
  *
  * A markdown section is printed and appended to bench/RESULTS.md (unless `--no-append`).
@@ -44,7 +51,7 @@ import { Session } from 'node:inspector/promises';
 import type { Profiler, Runtime } from 'node:inspector';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
@@ -52,6 +59,7 @@ import { execSync } from 'node:child_process';
 import { loadBootstrap } from '../../src/bootstrap/bootstrap';
 import { setLevel } from '../../src/common/logger';
 import { ListenerManager } from '../../src/listener/listener-manager';
+import { SLICE_MS, sliceTurns } from '../../src/common/time-slices';
 import { ClusterManager } from '../../src/upstream/cluster-manager';
 import { AdsClient } from '../../src/xds/ads/ads-client';
 import { TYPE } from '../../src/xds/type-urls';
@@ -213,17 +221,36 @@ interface UpdateRecord extends HandlerRecord {
 
 /** Clock readings around the code's own steps; the wrappers only read `performance.now()`. */
 const trace = {
+  /** `AdsClient.onMessage`: a response arrived (synchronous: queues it). */
   messages: [] as HandlerRecord[],
+  /** `AdsClient.handleMessage`: a response decoded, validated, committed and answered (async span). */
+  responses: [] as HandlerRecord[],
+  /** `XdsManager.onUpdate`: called → validated and committed (async span). */
   updates: [] as UpdateRecord[],
+  /** `ClusterManager.reconcileInSlices`: called → new map swapped in, dropped clusters stopped (async span). */
   reconciles: [] as HandlerRecord[],
-  /** Called after every reconcile, with the time it returned. */
+  /** `ListenerManager.apply` (async span). */
+  listenerApplies: [] as HandlerRecord[],
+  /** Called after every reconcile, with the time it finished. */
   afterReconcile: undefined as ((end: number) => void) | undefined,
   clear(): void {
     this.messages = [];
+    this.responses = [];
     this.updates = [];
     this.reconciles = [];
+    this.listenerApplies = [];
   },
 };
+
+/** Wraps an async method so that `record(start, end, ...args)` runs when its promise settles. */
+function timeAsync<A extends unknown[]>(proto: object, name: string, record: (start: number, end: number, ...args: A) => void): void {
+  const target = proto as Record<string, (...args: A) => Promise<unknown>>;
+  const original = target[name]!;
+  target[name] = function (this: unknown, ...args: A): Promise<unknown> {
+    const start = performance.now();
+    return original.apply(this, args).finally(() => record(start, performance.now(), ...args));
+  };
+}
 
 function installHooks(): void {
   const client = AdsClient.prototype as unknown as { onMessage(this: unknown, bytes: Buffer): void };
@@ -236,47 +263,149 @@ function installHooks(): void {
       trace.messages.push({ start, end: performance.now() });
     }
   };
-  const xds = XdsManager.prototype as unknown as { onUpdate(this: unknown, typeUrl: string, update: { changed: ReadonlyMap<string, unknown> }): string[] };
-  const onUpdate = xds.onUpdate;
-  xds.onUpdate = function (typeUrl, update): string[] {
+  timeAsync(AdsClient.prototype, 'handleMessage', (start, end) => trace.responses.push({ start, end }));
+  timeAsync(XdsManager.prototype, 'onUpdate', (start, end, typeUrl: string, update: { changed: ReadonlyMap<string, unknown> }) =>
+    trace.updates.push({ start, end, typeUrl, changed: update.changed.size }),
+  );
+  timeAsync(ClusterManager.prototype, 'reconcileInSlices', (start, end) => {
+    trace.reconciles.push({ start, end });
+    trace.afterReconcile?.(end);
+  });
+  timeAsync(ListenerManager.prototype, 'apply', (start, end) => trace.listenerApplies.push({ start, end }));
+}
+
+/** `PerformanceEntry.detail.kind` of `gc` entries (`perf_hooks.constants.NODE_PERFORMANCE_GC_*`). */
+const GC_KINDS: Record<number, string> = { 1: 'scavenge', 2: 'mark-compact', 4: 'incremental marking', 8: 'weak callbacks' };
+
+/** Synchronous pieces of work, by kind, for saying what the longest block was made of. */
+const segments = {
+  list: [] as Array<{ readonly start: number; readonly end: number; readonly label: string }>,
+  clear(): void {
+    this.list = [];
+  },
+};
+
+/** How many timed calls are on the stack: only the outermost one is recorded (no double counting). */
+let timedDepth = 0;
+
+/** Wraps a synchronous function (a module export or a method) to record its time under `label`. */
+function timeSync(holder: object, name: string, label: string): void {
+  const target = holder as Record<string, (...args: unknown[]) => unknown>;
+  const original = target[name]!;
+  target[name] = function (this: unknown, ...args: unknown[]): unknown {
     const start = performance.now();
+    timedDepth++;
     try {
-      return onUpdate.call(this, typeUrl, update);
+      return original.apply(this, args);
     } finally {
-      trace.updates.push({ start, end: performance.now(), typeUrl, changed: update.changed.size });
-    }
-  };
-  const cm = ClusterManager.prototype;
-  const reconcile = cm.reconcile;
-  cm.reconcile = function (this: ClusterManager, models): void {
-    const start = performance.now();
-    try {
-      reconcile.call(this, models);
-    } finally {
-      const end = performance.now();
-      trace.reconciles.push({ start, end });
-      trace.afterReconcile?.(end);
+      if (--timedDepth === 0) segments.list.push({ start, end: performance.now(), label });
     }
   };
 }
 
-/** The largest gap between ticks of a 1 ms interval timer, and where it was. */
+/**
+ * The known kinds of synchronous work and GC pauses. Module exports are patched on the module
+ * object itself (the compiled callers read `module.fn` at each call), protobufjs types on the
+ * type (after `setup()`, which installs the generated `decode` there); a call inside another
+ * timed call counts for the outer one.
+ */
+function installSegmentHooks(): void {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const messages = require('../../src/xds/ads/discovery-messages') as typeof import('../../src/xds/ads/discovery-messages');
+  const binary = require('../../src/proto/proto-binary') as object;
+  const wire = messages.discoveryTypes();
+  for (const type of [wire.response, wire.deltaResponse, wire.any, wire.resource]) {
+    type.setup();
+    timeSync(type, 'decode', 'DiscoveryResponse decode');
+  }
+  timeSync(messages, 'encodeRequest', 'request encode');
+  timeSync(binary, 'decodeAnyBinary', 'resource decode');
+  timeSync(XdsManager.prototype, 'decode', 'model decode');
+  timeSync(XdsManager.prototype, 'commit', 'commit');
+  timeSync(ClusterManager.prototype, 'keepOrBuild', 'Cluster build');
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+      segments.list.push({ start: e.startTime, end: e.startTime + e.duration, label: `GC (${GC_KINDS[kind ?? 0] ?? 'other'})` });
+    }
+  }).observe({ entryTypes: ['gc'] });
+}
+
+/** What [from, to] was made of: ms per kind of work, largest first, the rest as "other". A GC pause inside a timed call counts as GC. */
+function composition(from: number, to: number): string {
+  const overlap = (a: { start: number; end: number }, lo: number, hi: number): number => Math.max(0, Math.min(a.end, hi) - Math.max(a.start, lo));
+  const inGap = segments.list.filter((seg) => overlap(seg, from, to) > 0);
+  const gcs = inGap.filter((seg) => seg.label.startsWith('GC'));
+  const ms = new Map<string, number>();
+  for (const seg of inGap) {
+    let own = overlap(seg, from, to);
+    if (!seg.label.startsWith('GC')) for (const gc of gcs) own -= overlap(gc, Math.max(seg.start, from), Math.min(seg.end, to));
+    if (own > 0) ms.set(seg.label, (ms.get(seg.label) ?? 0) + own);
+  }
+  const known = [...ms.values()].reduce((a, b) => a + b, 0);
+  const parts = [...ms.entries()].sort((a, b) => b[1] - a[1]).filter(([, v]) => v >= 0.5);
+  const other = to - from - known;
+  return [...parts.map(([k, v]) => `${k} ${f1(v)}`), ...(other >= 0.5 ? [`other ${f1(other)}`] : [])].join(', ');
+}
+
+/** The xDS work in flight during [from, to] (spans overlapping it), e.g. `EDS ×1000 onUpdate + reconcile`. */
+function inFlight(from: number, to: number): string {
+  const overlaps = (r: HandlerRecord): boolean => r.start < to && r.end > from;
+  const parts: string[] = [];
+  for (const u of trace.updates.filter(overlaps)) parts.push(`${SHORT_TYPE[u.typeUrl] ?? u.typeUrl} ×${u.changed} onUpdate`);
+  if (parts.length === 0 && trace.responses.some(overlaps)) parts.push('response decode');
+  if (trace.reconciles.some(overlaps)) parts.push('reconcile');
+  if (trace.listenerApplies.some(overlaps)) parts.push('listener apply');
+  return parts.length === 0 ? 'no xDS work' : [...new Set(parts)].join(' + ');
+}
+
+/** Main-thread scheduler counters (Linux `/proc/<pid>/task/<pid>/schedstat`): ns on a CPU, ns waiting for one. */
+const SCHEDSTAT = `/proc/${process.pid}/task/${process.pid}/schedstat`;
+function schedstat(): { runNs: number; waitNs: number } | undefined {
+  try {
+    const [run, wait] = fs.readFileSync(SCHEDSTAT, 'utf8').split(' ');
+    return { runNs: Number(run), waitNs: Number(wait) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The largest gap between ticks of a 1 ms interval timer, and where it was. On Linux each tick
+ * also reads the main thread's scheduler counters, to tell a block of our own work from the
+ * process waiting for a CPU on a busy machine: `waitInMaxGapMs` is the run-queue wait inside the
+ * largest gap, and `maxOnCpuGapMs` the largest gap between two ticks once the run-queue wait
+ * inside it is taken out (the wait is exact; the counter of time on a CPU is only updated at
+ * scheduler ticks, so the gap minus the wait is the better measure of our own block, GC pauses
+ * included).
+ */
 class GapProbe {
   maxGapMs = 0;
   window: [number, number] = [0, 0];
+  waitInMaxGapMs: number | undefined;
+  maxOnCpuGapMs: number | undefined;
   private last = 0;
+  private lastSched: { runNs: number; waitNs: number } | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   start(): void {
     this.maxGapMs = 0;
+    this.waitInMaxGapMs = undefined;
+    this.maxOnCpuGapMs = undefined;
     this.last = performance.now();
+    this.lastSched = schedstat();
     this.timer = setInterval(() => {
       const now = performance.now();
+      const sched = schedstat();
+      const prev = this.lastSched;
       if (now - this.last > this.maxGapMs) {
         this.maxGapMs = now - this.last;
         this.window = [this.last, now];
+        if (sched && prev) this.waitInMaxGapMs = (sched.waitNs - prev.waitNs) / 1e6;
       }
+      if (sched && prev) this.maxOnCpuGapMs = Math.max(this.maxOnCpuGapMs ?? 0, now - this.last - (sched.waitNs - prev.waitNs) / 1e6);
       this.last = now;
+      this.lastSched = sched;
     }, 1);
   }
 
@@ -362,12 +491,20 @@ interface PhaseResult {
   readonly histMaxMs: number;
   readonly histP99Ms: number;
   readonly probeMaxGapMs: number;
-  readonly maxOnMessageMs: number;
+  /** Longest response from arrival (`onMessage`) to its ACK/NACK having been sent. */
+  readonly maxResponseMs: number;
+  /** Longest `reconcileInSlices` span (start → swapped and stopped). */
   readonly maxReconcileMs: number;
-  readonly sumOnMessageMs: number;
-  readonly sumReconcileMs: number;
-  /** What the probe's largest gap handled: the updates the watcher got in it, e.g. `EDS ×1000 changed`. */
+  /** Run-queue wait of the main thread inside the probe's largest gap (Linux), ms. */
+  readonly waitInMaxGapMs: number | undefined;
+  /** Largest gap between two probe ticks net of the main thread's run-queue wait in it (Linux), ms. */
+  readonly maxOnCpuGapMs: number | undefined;
+  /** Event-loop turns the sliced work yielded during the step. */
+  readonly turns: number;
+  /** The xDS work in flight during the probe's largest gap, e.g. `EDS ×1000 onUpdate`. */
   readonly longestBlockHandled: string;
+  /** What the probe's largest gap was made of, e.g. `GC 6.1, resource decode 4.0, other 2.2`. */
+  readonly longestBlockMadeOf: string;
   /** For the profiled round: where the longest block's samples went. */
   readonly profile?: BlockProfile;
 }
@@ -401,6 +538,7 @@ async function runPhase(
   const done = new Promise<number>((resolve) => (finish = resolve));
   let finished = false;
   trace.clear();
+  segments.clear();
   trace.afterReconcile = (end) => {
     // Checked outside the reconcile's own block; the reconcile's end is the moment it held.
     setImmediate(() => {
@@ -423,6 +561,7 @@ async function runPhase(
   }
   hist.enable();
   probe.start();
+  const turns0 = sliceTurns();
   const t0 = performance.now();
   const reply = await cp.call(cmd);
   const activeAt = await withTimeout(done, PHASE_TIMEOUT_MS, `${API_LABEL[rt.api]} ${phase}: all clusters active`);
@@ -441,11 +580,20 @@ async function runPhase(
   }
 
   const [ga, gb] = probe.window;
-  const inGap = trace.updates.filter((u) => u.start >= ga && u.end <= gb);
-  const longestBlockHandled = inGap.length === 0 ? 'no xDS update' : inGap.map((u) => `${SHORT_TYPE[u.typeUrl] ?? u.typeUrl} ×${u.changed} changed`).join(' + ');
+  const longestBlockHandled = inFlight(ga, gb);
+  const longestBlockMadeOf = composition(ga, gb);
+  if (process.env['XDS_APPLY_DEBUG']) {
+    const inGap = segments.list.filter((x) => x.end > ga && x.start < gb).sort((x, y) => (y.end - y.start) - (x.end - x.start)).slice(0, 6);
+    process.stderr.write(`  gap ${f1(ga)}..${f1(gb)}: ${inGap.map((x) => `${x.label} ${f1(x.end - x.start)} @${f1(x.start - ga)}`).join('; ')}\n`);
+  }
   const msgs = trace.messages.filter((m) => m.start >= t0 && m.start <= activeAt);
-  const recs = trace.reconciles.filter((r) => r.start >= t0 && r.end <= activeAt);
   const firstResponse = msgs[0]?.start ?? t0;
+  // handleMessage starts after onMessage queued the response; the span from arrival is what a
+  // control plane waiting for the ACK sees.
+  const responseMs = trace.responses.filter((r) => r.start >= t0).map((r) => {
+    const arrival = [...trace.messages].reverse().find((m) => m.start <= r.start)?.start ?? r.start;
+    return r.end - arrival;
+  });
   return {
     api: rt.api,
     phase,
@@ -457,11 +605,13 @@ async function runPhase(
     histMaxMs: hist.max / 1e6,
     histP99Ms: hist.percentile(99) / 1e6,
     probeMaxGapMs: probe.maxGapMs,
-    maxOnMessageMs: Math.max(0, ...trace.messages.filter((m) => m.start >= t0).map((m) => m.end - m.start)),
+    waitInMaxGapMs: probe.waitInMaxGapMs,
+    maxOnCpuGapMs: probe.maxOnCpuGapMs,
+    maxResponseMs: Math.max(0, ...responseMs),
     maxReconcileMs: Math.max(0, ...trace.reconciles.filter((r) => r.start >= t0).map((r) => r.end - r.start)),
-    sumOnMessageMs: msgs.reduce((s, m) => s + (m.end - m.start), 0),
-    sumReconcileMs: recs.reduce((s, r) => s + (r.end - r.start), 0),
+    turns: sliceTurns() - turns0,
     longestBlockHandled,
+    longestBlockMadeOf,
     ...(profile !== undefined ? { profile } : {}),
   };
 }
@@ -488,22 +638,26 @@ interface BlockProfile {
 
 type Frame = Runtime.CallFrame;
 
+/** Functions of xds-manager.js that validate and commit an update (the rest apply it). */
+const UPDATE_FUNCTIONS = new Set(['onUpdate', 'validateAndCommit', 'validateAll', 'validate', 'commit', 'countUpdate', 'digestOf', 'bufferAware', 'decode', 'issue']);
+
 /**
  * Stages, innermost wins: a sample belongs to the deepest frame on its stack that names a
  * stage. Order within the list does not matter except for ties on one frame.
  */
 const STAGES: ReadonlyArray<{ readonly label: string; readonly test: (f: Frame) => boolean }> = [
-  { label: 'DiscoveryResponse protobuf decode (decodeResponse / decodeDeltaResponse)', test: (f) => f.url.endsWith('/xds/ads/discovery-messages.js') && /^decode(Delta)?Response$/.test(f.functionName) },
+  { label: 'DiscoveryResponse protobuf decode (decodeResponseInSlices)', test: (f) => f.url.endsWith('/xds/ads/discovery-messages.js') && /^(decodeResponseInSlices|setResourcesAside)$/.test(f.functionName) },
   { label: 'per-resource decode: protobufjs + normalize + PGV (decodeResourceAny → decodeAnyBinary)', test: (f) => f.url.endsWith('/xds/ads/resource-decoder.js') && f.functionName !== 'digest' },
   { label: 'sha1 of each resource\'s bytes (resource-decoder digest)', test: (f) => f.url.endsWith('/xds/ads/resource-decoder.js') && f.functionName === 'digest' },
   { label: 'subscription bookkeeping (handleResponse, ledger)', test: (f) => /\/xds\/ads\/(sotw-subscription|delta-subscription|resource-ledger|type-subscription)\.js$/.test(f.url) },
   { label: 'ACK encode + write (encodeRequest, send)', test: (f) => (f.url.endsWith('/xds/ads/discovery-messages.js') && f.functionName === 'encodeRequest') || (f.url.endsWith('/xds/ads/ads-client.js') && f.functionName === 'send') },
-  { label: 'XdsManager.onUpdate: JSON.stringify + sha1 per resource, maps', test: (f) => f.url.endsWith('/xds/xds-manager.js') && f.functionName === 'onUpdate' },
+  { label: 'XdsManager.onUpdate: validate (digest check), commit, maps', test: (f) => f.url.endsWith('/xds/xds-manager.js') && UPDATE_FUNCTIONS.has(f.functionName) },
   { label: 'model decode (decodeCluster / decodeLoadAssignment, cluster model hash)', test: (f) => f.url.includes('/xds/resources/') },
-  { label: 'XdsManager.apply: gather models, EDS/RDS subscribe lists', test: (f) => f.url.endsWith('/xds/xds-manager.js') && f.functionName !== 'onUpdate' },
+  { label: 'XdsManager.apply: gather models, EDS/RDS subscribe lists', test: (f) => f.url.endsWith('/xds/xds-manager.js') && !UPDATE_FUNCTIONS.has(f.functionName) },
+  { label: 'time slicing (TimeSlicer, turn queue)', test: (f) => f.url.endsWith('/common/time-slices.js') },
   { label: 'ClusterManager.reconcile (diff, maps, stop old)', test: (f) => f.url.endsWith('/upstream/cluster-manager.js') },
   { label: 'Cluster/Host objects (new Cluster, setEndpoints, new Host)', test: (f) => (f.url.endsWith('/upstream/cluster.js') && f.functionName !== 'rebuildPicker') || f.url.endsWith('/upstream/host.js') },
-  { label: 'picker rebuild (rebuildPicker, pickers)', test: (f) => (f.url.endsWith('/upstream/cluster.js') && f.functionName === 'rebuildPicker') || f.url.endsWith('/upstream/picker.js') },
+  { label: 'picker rebuild (rebuildPicker, pickers)', test: (f) => (f.url.endsWith('/upstream/cluster.js') && f.functionName === 'rebuildPicker') || f.url.endsWith('/upstream/picker.js') || f.url.includes('/upstream/pickers/') },
   { label: 'ListenerManager.apply', test: (f) => f.url.endsWith('/listener/listener-manager.js') },
   { label: 'garbage collector', test: (f) => f.functionName === '(garbage collector)' },
   { label: 'gRPC/HTTP2 receive (grpc-js, node:http2)', test: (f) => f.url.includes('@grpc/grpc-js') || f.url.includes('internal/http2') },
@@ -631,6 +785,10 @@ function f1(x: number): string {
   return x.toFixed(1);
 }
 
+function fOpt(x: number | undefined): string {
+  return x === undefined ? '–' : x.toFixed(1);
+}
+
 function fInt(x: number): string {
   return Math.round(x).toLocaleString('en-US');
 }
@@ -677,6 +835,7 @@ async function main(): Promise<void> {
   const machine = machineLine(os.loadavg()[0] ?? 0);
   setLevel('warning');
   installHooks();
+  installSegmentHooks();
   const cp = await ControlPlaneChild.start();
   const results: PhaseResult[] = [];
   const rss: RssRecord[] = [];
@@ -705,8 +864,8 @@ async function main(): Promise<void> {
             process.stderr.write(
               `${profiling ? 'profile' : `round ${round + 1}`} ${API_LABEL[api].padEnd(5)} ${phase.padEnd(9)} apply ${f1(r.applyMs)} ms ` +
                 `(cmd→active ${f1(r.commandMs)}, child encode ${f1(r.childEncodeMs)}), ${r.responses} responses, ` +
-                `block max ${f1(r.histMaxMs)} ms / p99 ${f1(r.histP99Ms)} / probe ${f1(r.probeMaxGapMs)}, ` +
-                `onMessage max ${f1(r.maxOnMessageMs)}, reconcile max ${f1(r.maxReconcileMs)}\n`,
+                `block max ${f1(r.histMaxMs)} ms / p99 ${f1(r.histP99Ms)} / probe ${f1(r.probeMaxGapMs)} (waiting for a CPU ${fOpt(r.waitInMaxGapMs)}; net of waits max ${fOpt(r.maxOnCpuGapMs)}), ` +
+                `response→ACK max ${f1(r.maxResponseMs)}, reconcile span ${f1(r.maxReconcileMs)}, ${r.turns} turns, longest block during: ${r.longestBlockHandled}: ${r.longestBlockMadeOf}\n`,
             );
           }
         } finally {
@@ -744,6 +903,7 @@ function report(
   const measured = results.filter((r) => r.profile === undefined);
   const pick = (api: ApiType, phase: PhaseName): PhaseResult[] => measured.filter((r) => r.api === api && r.phase === phase);
   const cell = (xs: readonly number[]): string => (xs.length === 1 ? f1(xs[0]!) : `${f1(median(xs))} (${xs.map(f1).join(' / ')})`);
+  const cellOpt = (xs: ReadonlyArray<number | undefined>): string => (xs.every((x) => x !== undefined) ? cell(xs as number[]) : '–');
   const lines: string[] = [];
   lines.push(`## xDS: applying ${fInt(o.clusters)} clusters / ${fInt(o.clusters * o.endpoints)} endpoints (${o.machine})`, '');
   lines.push(
@@ -753,17 +913,24 @@ function report(
       `${fInt(o.clusters)} EDS clusters (HTTP/2, round robin) and ${fInt(o.clusters)} ClusterLoadAssignments of ${o.endpoints} ` +
       `endpoints each; the \`update\` steps change the first endpoint's port in every assignment, or in one. ` +
       `${o.rounds} round${o.rounds === 1 ? '' : 's'}, a fresh client per API type per round (rounds alternate which API goes first; round 1 is cold JIT). ` +
-      `**apply** = first response reaching \`AdsClient.onMessage\` → end of the \`ClusterManager.reconcile\` after which every cluster ` +
+      `**apply** = first response reaching \`AdsClient.onMessage\` → end of the \`ClusterManager.reconcileInSlices\` after which every cluster ` +
       `is active with its hosts at the new addresses (for the initial load that spans the CDS response, the EDS request it triggers and the EDS response). **Event-loop blocks** are watched from the command to ${SETTLE_MS} ms after ` +
-      `that: \`monitorEventLoopDelay({resolution: 1})\` max and p99, and the largest gap between ticks of a 1 ms \`setInterval\` probe. ` +
-      `**longest onMessage** = the longest synchronous \`AdsClient.onMessage\` (DiscoveryResponse decode, per-resource decode and digest, \`XdsManager.onUpdate\`, ACK); ` +
-      `the microtask that follows it in the same block runs \`XdsManager.apply\` → \`ClusterManager.reconcile\` (timed on its own). ` +
-      `**longest block handled** = the updates \`XdsManager.onUpdate\` received inside the probe's largest gap. Cells: median (${o.rounds > 1 ? `round ${Array.from({ length: o.rounds }, (_, i) => i + 1).join(' / ')}` : 'one round'}). ` +
+      `that: \`monitorEventLoopDelay({resolution: 1})\` max and p99, and the largest gap between ticks of a 1 ms \`setInterval\` probe; ` +
+      `on a shared machine part of a gap can be the process waiting for a CPU rather than running, so each tick also reads the main thread's ` +
+      `\`/proc/<pid>/task/<pid>/schedstat\`: **waiting for a CPU** = the main thread's run-queue wait inside the largest gap, **longest block net of waiting for a CPU** = ` +
+      `the largest gap between two ticks minus the run-queue wait inside it (our own work and GC pauses, not the machine's other load). ` +
+      `The work is spread over event-loop turns (${SLICE_MS} ms slices through one shared turn queue: ahead-of-time resource decode, \`XdsManager.onUpdate\` model decode, ` +
+      `\`ClusterManager.reconcileInSlices\`), so the next columns are spans, not blocks: **response → ACK** = the longest time from a response's arrival to its ACK/NACK being sent ` +
+      `(decode, validation and commit; applying follows on its own); **reconcile span** = the longest \`reconcileInSlices\` from start to the swap of the new cluster map ` +
+      `(and the stop of dropped clusters); **turns** = event-loop turns the sliced work yielded in the step. ` +
+      `**longest block** = for the round with the largest probe gap, the xDS work in flight then (spans overlapping it) and what the gap was made of: ` +
+      `time inside the DiscoveryResponse decode, per-resource decode (\`decodeAnyBinary\`), model decode, commit, Cluster construction and request encode ` +
+      `(wrappers that read the clock), GC pauses (\`PerformanceObserver\` \`gc\` entries), and "other" (gRPC receive, state machines, bookkeeping, timers, the probe itself, or the process waiting for a CPU). Cells: median (${o.rounds > 1 ? `round ${Array.from({ length: o.rounds }, (_, i) => i + 1).join(' / ')}` : 'one round'}). ` +
       `A GC runs before each step. Whole run ${o.wallS.toFixed(0)} s.`,
     '',
   );
-  lines.push(`| API | step | responses | apply ms | block max ms (histogram) | block p99 ms | probe max gap ms | longest onMessage ms | longest reconcile ms | longest block handled | ≤ ${TARGET_MS} ms? |`);
-  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|');
+  lines.push(`| API | step | responses | apply ms | block max ms (histogram) | block p99 ms | probe max gap ms | of which waiting for a CPU ms | longest block net of waiting for a CPU ms | response → ACK ms | reconcile span ms | turns | longest block: xDS work in flight; what it was made of (ms) | ≤ ${TARGET_MS} ms? |`);
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|');
   for (const api of ['GRPC', 'DELTA_GRPC'] as const) {
     for (const phase of PHASES) {
       const rs = pick(api, phase);
@@ -772,7 +939,8 @@ function report(
       lines.push(
         `| ${API_LABEL[api]} | ${PHASE_LABEL[phase]} | ${rs.map((r) => r.responses).join(' / ')} | ${cell(rs.map((r) => r.applyMs))} | ` +
           `${cell(rs.map((r) => r.histMaxMs))} | ${cell(rs.map((r) => r.histP99Ms))} | ${cell(rs.map((r) => r.probeMaxGapMs))} | ` +
-          `${cell(rs.map((r) => r.maxOnMessageMs))} | ${cell(rs.map((r) => r.maxReconcileMs))} | ${[...new Set(rs.map((r) => r.longestBlockHandled))].join('; ')} | ${worst <= TARGET_MS ? 'yes' : `**no** (worst ${f1(worst)})`} |`,
+          `${cellOpt(rs.map((r) => r.waitInMaxGapMs))} | ${cellOpt(rs.map((r) => r.maxOnCpuGapMs))} | ` +
+          `${cell(rs.map((r) => r.maxResponseMs))} | ${cell(rs.map((r) => r.maxReconcileMs))} | ${rs.map((r) => r.turns).join(' / ')} | ${longestOf(rs)} | ${worst <= TARGET_MS ? 'yes' : `**no** (worst ${f1(worst)})`} |`,
       );
     }
   }
@@ -810,7 +978,17 @@ function report(
         `(${API_LABEL[worst.api]}, ${PHASE_LABEL[worst.phase]}, round ${worst.round + 1}); steps over ${TARGET_MS} ms in at least one round: ` +
         `${overSteps.join(', ')}.` +
         (okSteps.length > 0 ? ` Within the target in every round: ${okSteps.map(({ api, ph }) => `${API_LABEL[api]} ${ph}`).join(', ')}.` : '') +
-        ' Each response is decoded, validated and applied in one synchronous run (onMessage, then the `apply` microtask), so the block grows with the number of resources in the response.',
+        ' The "longest block" column says what those blocks were made of.',
+      '',
+    );
+  }
+  const onCpu = measured.map((r) => r.maxOnCpuGapMs).filter((x): x is number => x !== undefined);
+  if (onCpu.length === measured.length && onCpu.length > 0) {
+    const worstCpu = Math.max(...onCpu);
+    lines.push(
+      `Net of the main thread's waits for a CPU, the largest gap between two probe ticks was ${f1(worstCpu)} ms ` +
+        `(over all steps and rounds; ${worstCpu <= TARGET_MS ? 'within' : 'over'} the ${TARGET_MS} ms target). ` +
+        `Load average at the start: ${o.machine.match(/load ([0-9.]+)/)?.[1] ?? '?'} on ${os.cpus().length} CPUs.`,
       '',
     );
   }
@@ -830,7 +1008,7 @@ function report(
     lines.push(`|---|${cols.map(() => '---:').join('|')}|`);
     lines.push(`| *block length (probe), ms* | ${prof.map((r) => f1(r.profile!.blockMs) + (r.profile!.fallback ? '†' : '')).join(' | ')} |`);
     lines.push(`| *of which sampled busy, ms* | ${prof.map((r) => f1(r.profile!.sampledMs)).join(' | ')} |`);
-    lines.push(`| *updates handled in it* | ${prof.map((r) => r.longestBlockHandled).join(' | ')} |`);
+    lines.push(`| *xDS work in flight during it* | ${prof.map((r) => r.longestBlockHandled).join(' | ')} |`);
     for (const s of stageNames) {
       lines.push(
         `| ${s} | ${prof
@@ -858,7 +1036,7 @@ function report(
         '.',
       '',
     );
-    lines.push(chunkAdvice(prof, measured, o.clusters), '');
+    lines.push(whatIsLeft(prof), '');
   }
   lines.push(
     'Rerun: `cd /work/main && npx tsc -p . && node dist/bench/micro/xds-apply.js` ' +
@@ -868,78 +1046,25 @@ function report(
   return lines.join('\n');
 }
 
-/** What the numbers say to do next: the biggest stages, the per-resource cost, the obvious cuts. */
-function chunkAdvice(prof: readonly PhaseResult[], measured: readonly PhaseResult[], clusters: number): string {
+/** The longest block of a step's rounds: the work in flight and what it was made of. */
+function longestOf(rs: readonly PhaseResult[]): string {
+  const worst = rs.reduce((a, b) => (b.probeMaxGapMs > a.probeMaxGapMs ? b : a));
+  return `${worst.longestBlockHandled}; ${worst.longestBlockMadeOf || '–'}`;
+}
+
+/** What the longest profiled block is made of, for whoever shortens it next. */
+function whatIsLeft(prof: readonly PhaseResult[]): string {
   const worst = prof.reduce((a, b) => (b.profile!.blockMs > a.profile!.blockMs ? b : a));
   const p = worst.profile!;
-  const pct = (ms: number, of: number): string => `${((ms / of) * 100).toFixed(0)} %`;
-  const out: string[] = [];
+  const pct = (ms: number): string => `${((ms / p.sampledMs) * 100).toFixed(0)} %`;
   const ranked = [...p.stages.entries()].sort((a, b) => b[1] - a[1]).filter(([, ms]) => ms / p.sampledMs >= 0.05);
-  out.push(`**What to chunk.** The longest profiled block (${API_LABEL[worst.api]} ${worst.phase}) is ${ranked.map(([s, ms]) => `${s} ${pct(ms, p.sampledMs)}`).join('; ')}.`);
-
-  const perResource = (api: ApiType): number | undefined => {
-    const rs = measured.filter((r) => r.api === api && r.phase === 'updateAll');
-    return rs.length === 0 ? undefined : median(rs.map((r) => r.maxOnMessageMs)) / clusters;
-  };
-  const costs = (['GRPC', 'DELTA_GRPC'] as const).map((api) => [api, perResource(api)] as const).filter((x): x is readonly [ApiType, number] => x[1] !== undefined);
-  if (costs.length > 0) {
-    const worstCost = Math.max(...costs.map(([, c]) => c));
-    const budget = TARGET_MS * 0.75;
-    out.push(
-      `Decoding, validating and hashing one ClusterLoadAssignment of 10 endpoints costs about ` +
-        `${costs.map(([api, c]) => `${c.toFixed(2)} ms (${API_LABEL[api]})`).join(' / ')} in \`onMessage\` (median of the \`update all\` rounds ÷ ${fInt(clusters)}), ` +
-        `and the work is per resource and independent until the commit, so it slices well: about ${Math.max(1, Math.floor(budget / worstCost))} resources per ` +
-        `slice keeps a slice under ${budget.toFixed(0)} ms. Today the decode loop in \`SotwSubscription\`/\`DeltaSubscription.handleResponse\` and ` +
-        `\`XdsWatcher.onUpdate\` are synchronous, so slicing means making them asynchronous (yield with \`setImmediate\` between slices), ` +
-        `committing and sending the ACK/NACK after the last slice, and holding the type's requests meanwhile as \`AdsClient\` now does only for the synchronous run.`,
-    );
-  }
-  const big = measured.filter((r) => r.phase !== 'updateOne');
-  const recMax = Math.max(0, ...big.map((r) => r.maxReconcileMs));
-  const recMed = big.length === 0 ? 0 : median(big.map((r) => r.maxReconcileMs));
-  const recWarmMax = Math.max(0, ...big.filter((r) => r.round > 0).map((r) => r.maxReconcileMs));
-  out.push(
-    `\`ClusterManager.reconcile\` of ${fInt(clusters)} changed clusters (new \`Cluster\`/\`Host\` objects, pickers) took ${f1(recMed)} ms median, ` +
-      `${f1(recMax)} ms at worst${recWarmMax > 0 && recWarmMax < recMax ? ` (${f1(recWarmMax)} ms once warm, after round 1)` : ''}: ` +
-      (recMax > TARGET_MS
-        ? recWarmMax > 0 && recWarmMax <= TARGET_MS
-          ? 'within the budget once warm but not cold. It runs in the same block as the decode today (the `apply` microtask right after `onMessage`), so it needs a yield of its own before it, and slicing by cluster if cold starts matter.'
-          : 'over the budget on its own, and it runs in the same block as the decode today (the `apply` microtask right after `onMessage`), so it needs a yield before it and slicing by cluster too.'
-        : 'within the budget on its own, but it runs in the same block as the decode today (the `apply` microtask right after `onMessage`), so it needs a yield of its own before it.'),
+  return (
+    `**What is left.** The longest profiled block (${API_LABEL[worst.api]} ${worst.phase}, ${f1(p.blockMs)} ms, with ${worst.longestBlockHandled} in flight) is ` +
+    `${ranked.map(([s, ms]) => `${s} ${pct(ms)}`).join('; ')}. Every sliced loop checks its clock between items, so a slice ends at most one item ` +
+    `(one resource decode, one Cluster construction) after its ${SLICE_MS} ms budget. Deliberately not sliced are a few cheap passes over the ` +
+    `resources: the state machine's bookkeeping, the commit of a validated update, the ACK (in SotW it lists every subscribed name), ` +
+    `the apply's gathering of models and subscriptions, and the swap of the cluster map. GC pauses come on top of whichever slice they land in.`
   );
-
-  const med = (api: ApiType, phase: PhaseName): number | undefined => {
-    const rs = measured.filter((r) => r.api === api && r.phase === phase);
-    return rs.length === 0 ? undefined : median(rs.map((r) => Math.max(r.histMaxMs, r.probeMaxGapMs)));
-  };
-  const sotwOne = med('GRPC', 'updateOne');
-  const deltaOne = med('DELTA_GRPC', 'updateOne');
-  const sotwOneProf = prof.find((r) => r.api === 'GRPC' && r.phase === 'updateOne')?.profile;
-  const decodeLabel = STAGES[1]!.label;
-  if (sotwOne !== undefined && deltaOne !== undefined && sotwOne > TARGET_MS && sotwOneProf !== undefined) {
-    out.push(
-      `Before any chunking, SotW has a cheaper fix: for a change to 1 assignment the server resends all ${fInt(clusters)} (as istiod does), and ` +
-        `\`SotwSubscription.handleResponse\` decodes every one (\`decodeSotwEntry\` → \`decodeAnyBinary\`, ${pct(sotwOneProf.stages.get(decodeLabel) ?? 0, sotwOneProf.sampledMs)} ` +
-        `of that block) before comparing its byte digest with the ledger and dropping the 999 unchanged — ${f1(sotwOne)} ms against ${f1(deltaOne)} ms over delta. ` +
-        `Hashing the raw bytes first and decoding only what changed would make it cost about what delta does.`,
-    );
-  }
-  const fullName = p.byComponent.find(([label]) => label.includes('fullName'));
-  if (fullName !== undefined && fullName[1] / p.sampledMs >= 0.05) {
-    out.push(
-      `Inside the decode, ${pct(fullName[1], p.sampledMs)} of the block is protobufjs's \`fullName\` getter, which rebuilds the dotted name on every ` +
-        `call; the walker asks for it per field (\`decodeSingle\`, \`wellKnownNormalizer\`${p.fullNameCallers.length > 0 ? `; callers in the samples: ${p.fullNameCallers.map(([l, ms]) => `\`${l}\` ${pct(ms, fullName[1])}`).join(', ')}` : ''}). ` +
-        `Caching the name per type (a \`WeakMap\`, or comparing types by identity) removes most of that share.`,
-    );
-  }
-  const star = p.byComponent.find(([label]) => label.includes('__createBinding'));
-  if (star !== undefined && star[1] / p.sampledMs >= 0.02) {
-    out.push(
-      `Another ${pct(star[1], p.sampledMs)} is the getter tsc emits for \`import * as protobuf\` (\`__createBinding\`), run on every ` +
-        `\`protobuf.Type\`/\`protobuf.Enum\` read in the walker and validator; a named import or a module-level constant avoids it.`,
-    );
-  }
-  return out.join(' ');
 }
 
 if (process.argv.includes(CP_FLAG)) {

@@ -1,12 +1,21 @@
+import { TimeSlicer, runInSlices, runToCompletion } from '../common/time-slices';
 import type { ClusterModel } from '../snapshot/model';
 import { Cluster } from './cluster';
 
 /**
  * Owns every cluster by name. Reconciling a new set of cluster models keeps the
  * Cluster objects (and their hosts and connections) whose config hash did not change.
+ *
+ * A reconcile is a sequence of steps ({@link reconcileSteps}) that can run in one go (startup:
+ * {@link reconcile}) or spread over event-loop turns ({@link reconcileInSlices}: an xDS push of
+ * 1,000 clusters costs tens of ms of Cluster/Host construction, more than a request should wait).
+ * Either way the router sees the old cluster map until one synchronous swap installs the new one.
  */
 export class ClusterManager {
   private clusters = new Map<string, Cluster>();
+  /** The sliced reconcile in progress, if any: the next one starts after it (they diff against the map it installs). */
+  private reconciling: Promise<void> = Promise.resolve();
+  private destroyed = false;
 
   get(name: string): Cluster | undefined {
     return this.clusters.get(name);
@@ -16,21 +25,62 @@ export class ClusterManager {
     return [...this.clusters.values()];
   }
 
-  /** Diff and retain: unchanged clusters are kept, changed ones rebuilt, removed ones drained. */
+  /** Diff and retain, in one synchronous run (startup, where there is nothing to yield to). */
   reconcile(models: readonly ClusterModel[]): void {
+    runToCompletion(this.reconcileSteps(models));
+  }
+
+  /**
+   * Same as {@link reconcile}, yielding to the event loop between clusters. Calls are queued:
+   * each starts from the map the previous one installed. Resolves once the new map is in
+   * service and the clusters it dropped are stopped.
+   * @param slicer the caller's slice clock, when it has used part of the current slice already.
+   */
+  reconcileInSlices(models: readonly ClusterModel[], slicer: TimeSlicer = new TimeSlicer()): Promise<void> {
+    const run = this.reconciling.then(() => runInSlices(this.reconcileSteps(models), slicer));
+    // A failure belongs to this caller; the next reconcile still runs.
+    this.reconciling = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * The reconcile, one cluster per step:
+   *
+   * 1. Build: unchanged clusters are kept (only their endpoints may differ, and those are updated
+   *    in place: each cluster switches its host set at once, as one EDS update does in Envoy);
+   *    changed or new ones are constructed off to the side, not yet reachable by the router.
+   * 2. Swap: the new map replaces the old one in one step, so no request ever sees a mix of the
+   *    two cluster sets (never sliced).
+   * 3. Stop what the new map dropped. Requests in flight hold their own Cluster/Host references
+   *    and finish on them; stopping only drains idle connections.
+   */
+  private *reconcileSteps(models: readonly ClusterModel[]): Generator<void> {
     const next = new Map<string, Cluster>();
     for (const m of models) {
-      const prev = this.clusters.get(m.name);
-      if (prev && prev.model.hash === m.hash) {
-        // Same cluster config: keep it (and its connections); only the endpoints may differ.
-        if (prev.model.endpoints !== m.endpoints) prev.updateEndpoints(m);
-        next.set(m.name, prev);
-      } else {
-        next.set(m.name, new Cluster(m));
+      next.set(m.name, this.keepOrBuild(m));
+      yield;
+      if (this.destroyed) {
+        // Shut down between slices: nobody else knows of the clusters built off to the side.
+        for (const [name, c] of next) if (this.clusters.get(name) !== c) c.destroy();
+        return;
       }
     }
-    for (const [name, c] of this.clusters) if (next.get(name) !== c) c.stop();
+    const previous = this.clusters;
     this.clusters = next;
+    for (const [name, c] of previous) {
+      if (next.get(name) === c) continue;
+      c.stop();
+      yield;
+    }
+  }
+
+  /** The existing cluster when its config is unchanged (endpoints brought up to date), else a new one. */
+  private keepOrBuild(m: ClusterModel): Cluster {
+    const prev = this.clusters.get(m.name);
+    if (prev === undefined || prev.model.hash !== m.hash) return new Cluster(m);
+    // Same cluster config: keep it (and its connections); only the endpoints may differ.
+    if (prev.model.endpoints !== m.endpoints) prev.updateEndpoints(m);
+    return prev;
   }
 
   /** Resolves when every cluster has its first host list. */
@@ -39,6 +89,7 @@ export class ClusterManager {
   }
 
   destroy(): void {
+    this.destroyed = true;
     for (const c of this.clusters.values()) c.destroy();
   }
 }

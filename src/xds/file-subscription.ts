@@ -21,11 +21,13 @@ export class FileSubscription {
   private timer: NodeJS.Timeout | undefined;
   private lastText: string | undefined;
   private names = new Set<string>();
+  /** The reload in progress: reloads run one at a time (each diffs against the names the previous one committed). */
+  private reloading: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly file: string, private readonly typeUrl: string, private readonly xds: XdsManager) {}
 
   start(): void {
-    this.reload();
+    void this.reload();
     const dir = path.dirname(path.resolve(this.file));
     const base = path.basename(this.file);
     try {
@@ -47,12 +49,18 @@ export class FileSubscription {
 
   private schedule(): void {
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.reload(), 50);
+    this.timer = setTimeout(() => void this.reload(), 50);
     this.timer.unref();
   }
 
-  /** Reads and applies the file; returns the errors (empty when applied or unchanged). */
-  reload(): string[] {
+  /** Reads and applies the file; resolves to the errors (empty when applied or unchanged). */
+  reload(): Promise<string[]> {
+    const run = this.reloading.then(() => this.reloadNow());
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async reloadNow(): Promise<string[]> {
     let text: string;
     try {
       text = fs.readFileSync(this.file, 'utf8');
@@ -62,13 +70,13 @@ export class FileSubscription {
       return [msg];
     }
     if (text === this.lastText) return [];
-    const errors = this.apply(text);
+    const errors = await this.apply(text);
     if (errors.length) log.warn(`${this.file}: update rejected, keeping the last good configuration: ${errors.join('; ')}`);
     else this.lastText = text;
     return errors;
   }
 
-  private apply(text: string): string[] {
+  private async apply(text: string): Promise<string[]> {
     const parsed = parseConfigText(text, this.file.endsWith('.json') ? 'json' : 'yaml', this.file);
     if ('error' in parsed) return [parsed.error];
     const type = lookupMessage('envoy.service.discovery.v3.DiscoveryResponse');
@@ -91,7 +99,7 @@ export class FileSubscription {
     });
     if (errors.length) return errors;
     const removed = [...this.names].filter((n) => !changed.has(n));
-    const rejected = this.xds.onUpdate(this.typeUrl, { changed, removed, version, isFullState: true });
+    const rejected = await this.xds.onUpdate(this.typeUrl, { changed, removed, version, isFullState: true });
     if (rejected.length === 0) this.names = new Set(changed.keys());
     return rejected;
   }

@@ -10,9 +10,17 @@
  *   routes, up to `initial_fetch_timeout` (0 = forever, as Istio configures);
  * - applying is make-before-break: clusters first, then listeners; unchanged resources keep
  *   their model objects, so nothing they own (connections, sockets) is rebuilt.
+ *
+ * Nothing here holds the event loop for long, so requests keep flowing while a push of thousands
+ * of resources goes in: an update is validated in time slices (each changed resource decoded into
+ * its model off to the side), then committed in one synchronous step, or rejected with nothing
+ * committed; applying builds the new clusters in slices too (`ClusterManager.reconcileInSlices`)
+ * and swaps them in at once. Updates are validated and committed one at a time, in call order,
+ * and applies run one at a time, each from the state committed when it starts.
  */
 import { createHash } from 'node:crypto';
 import { logger } from '../common/logger';
+import { TimeSlicer, nextTurn } from '../common/time-slices';
 import type { ListenerManager, ListenerSpec } from '../listener/listener-manager';
 import type { BootstrapModel, ClusterModel, EndpointModel, ListenerModel, RouteConfigModel } from '../snapshot/model';
 import type { ClusterManager } from '../upstream/cluster-manager';
@@ -27,9 +35,18 @@ import type { AcceptedResource, RejectedUpdate } from './xds-state';
 
 const log = logger('config');
 
+/** One added or changed resource. */
+export interface XdsChange {
+  readonly resource: ProtoObj;
+  readonly version: string;
+  /** Digest of the resource's bytes as received (ADS); absent for file subscriptions. */
+  readonly hash?: string;
+}
+
 /** A batch of resources for one type, as the transport hands it over. */
 export interface XdsUpdate {
-  readonly changed: ReadonlyMap<string, { readonly resource: ProtoObj; readonly version: string }>;
+  /** Added or changed resources by name; without a `hash` the manager digests the decoded object. */
+  readonly changed: ReadonlyMap<string, XdsChange>;
   readonly removed: readonly string[];
   readonly version: string;
   /** SotW LDS/CDS: the response was the complete set (its removals are already in `removed`). */
@@ -40,6 +57,12 @@ export interface XdsUpdate {
 export interface XdsSubscriber {
   subscribe(typeUrl: string, names: 'wildcard' | readonly string[]): void;
 }
+
+/** Updates with more changed resources than this start on a fresh event-loop turn. */
+const BIG_UPDATE = 16;
+
+/** One changed resource, validated and decoded, waiting for the commit. */
+type Decoded = AcceptedResource<unknown>;
 
 const EMPTY_ROUTES = (name: string): RouteConfigModel => ({
   name, virtualHosts: [], ignorePortInHostMatching: false, requestHeaders: { add: [], remove: [] }, responseHeaders: { add: [], remove: [] },
@@ -60,7 +83,12 @@ export class XdsManager {
   private readonly fetchTimers = new Map<string, NodeJS.Timeout>();
   private subscriber: XdsSubscriber | undefined;
   private readonly files: FileSubscription[] = [];
+  /** The update being validated/committed: the next one starts after it. */
+  private updating: Promise<unknown> = Promise.resolve();
+  /** The apply in progress (or done); applies run one after another. */
   private applying: Promise<void> = Promise.resolve();
+  /** An apply is queued and has not started: later commits are picked up by it. */
+  private applyQueued = false;
   private readyResolve!: () => void;
   /** Resolves once the initial LDS/CDS responses are in and nothing is warming. */
   readonly ready: Promise<void> = new Promise((r) => (this.readyResolve = r));
@@ -72,8 +100,8 @@ export class XdsManager {
     [TYPE.listener, subscriptionStats('listener_manager.lds.')],
   ]);
   private readonly controlPlane = controlPlaneStats();
-  /** Type of the response onUpdate just counted, so the ACK/NACK that follows is not counted twice. */
-  private countedType: string | undefined;
+  /** Types whose latest response onUpdate counted, so the ACK/NACK that follows is not counted twice. */
+  private readonly countedTypes = new Set<string>();
 
   constructor(
     private readonly bootstrap: BootstrapModel,
@@ -107,11 +135,22 @@ export class XdsManager {
   }
 
   /**
-   * Validates and commits one response. Returns [] to ACK, or the errors to NACK with
-   * (each naming the resource and the field), in which case nothing was applied.
+   * Validates and commits one response. Resolves to [] to ACK, or to the errors to NACK with
+   * (each naming the resource and the field), in which case nothing was applied. Resolves once
+   * the update is committed (applying it follows on its own), after several event-loop turns
+   * for a big one. Calls are handled one at a time, in call order.
    */
-  onUpdate(typeUrl: string, update: XdsUpdate): string[] {
-    const errors = this.applyUpdate(typeUrl, update);
+  onUpdate(typeUrl: string, update: XdsUpdate): Promise<string[]> {
+    const result = this.updating.then(() => this.validateAndCommit(typeUrl, update));
+    this.updating = result.catch(() => undefined);
+    return result.then((errors) => {
+      this.countUpdate(typeUrl, errors);
+      return errors;
+    });
+  }
+
+  /** `update_attempt/success/rejected` of the response just decided. */
+  private countUpdate(typeUrl: string, errors: readonly string[]): void {
     const st = this.subscriptionStats.get(typeUrl);
     if (st) {
       st.update_attempt++;
@@ -121,8 +160,7 @@ export class XdsManager {
         st.update_time = Date.now();
       }
     }
-    this.countedType = typeUrl;
-    return errors;
+    this.countedTypes.add(typeUrl);
   }
 
   /**
@@ -130,9 +168,7 @@ export class XdsManager {
    * (undecodable resources) are counted here; the others were counted by onUpdate.
    */
   onAckSent(typeUrl: string, rejected: boolean): void {
-    const counted = this.countedType === typeUrl;
-    this.countedType = undefined;
-    if (counted) return;
+    if (this.countedTypes.delete(typeUrl)) return;
     const st = this.subscriptionStats.get(typeUrl);
     if (!st) return;
     st.update_attempt++;
@@ -145,36 +181,74 @@ export class XdsManager {
     this.controlPlane.connected_state = connected ? 1 : 0;
   }
 
-  private applyUpdate(typeUrl: string, update: XdsUpdate): string[] {
-    const now = new Date();
-    const decoded = new Map<string, AcceptedResource<unknown>>();
-    const errors: string[] = [];
+  // === Validating and committing ===
+
+  private async validateAndCommit(typeUrl: string, update: XdsUpdate): Promise<string[]> {
     const target = this.mapFor(typeUrl) as Map<string, AcceptedResource<unknown>> | undefined;
     if (!target) return [`unsupported resource type ${typeUrl}`];
-    for (const [name, { resource, version }] of update.changed) {
-      const hash = createHash('sha1').update(JSON.stringify(resource, bufferAware)).digest('hex');
-      const prev = target.get(name);
-      if (prev && prev.hash === hash) {
-        decoded.set(name, { ...prev, version });
-        continue;
-      }
-      const ctx = new DecodeContext();
-      const model = this.decode(typeUrl, name, resource, ctx);
-      for (const w of ctx.warnings) log.warn(`${shortType(typeUrl)} "${name}": ${formatIssue({ path: w.path.replace(/^\./, ''), message: w.message })}`);
-      if (!ctx.ok) {
-        const details = ctx.errors.map((e) => `${shortType(typeUrl)} "${name}": ${formatIssue({ path: e.path.replace(/^\./, ''), message: e.message })}`);
-        errors.push(...details);
-        this.rejected.set(`${typeUrl}|${name}`, { details: details.join('; '), version: update.version, lastUpdateAttempt: now, failedConfiguration: resource });
-        continue;
-      }
-      decoded.set(name, { name, model, proto: resource, hash, version, lastUpdated: now });
-    }
+    // A big update is validated on turns of its own (the transport has just spent part of the
+    // current one on the response), and committed on another, which the transport's own
+    // bookkeeping and the ACK then share.
+    const big = update.changed.size > BIG_UPDATE;
+    if (big) await nextTurn();
+    const { decoded, errors, rejected } = await this.validateAll(typeUrl, update, target);
+    if (big) await nextTurn();
+    // The commit (or the rejection record) is one synchronous step: nothing else is validated
+    // meanwhile (updates are serialized), and readers never see half an update.
     if (errors.length) {
+      for (const [name, r] of rejected) this.rejected.set(`${typeUrl}|${name}`, r);
       log.warn(`rejecting ${shortType(typeUrl)} update ${update.version}: ${errors.join('; ')}`);
       return errors;
     }
-    // Commit: whole response or nothing. For SotW LDS/CDS the transport has already turned
-    // "missing from the complete set" into `removed` (unchanged resources are left out of `changed`).
+    this.commit(typeUrl, target, update, decoded);
+    return [];
+  }
+
+  /** Validates every changed resource, in time slices; nothing is committed. */
+  private async validateAll(
+    typeUrl: string,
+    update: XdsUpdate,
+    target: ReadonlyMap<string, Decoded>,
+  ): Promise<{ decoded: Map<string, Decoded>; errors: string[]; rejected: Map<string, RejectedUpdate> }> {
+    const now = new Date();
+    const slicer = new TimeSlicer();
+    const decoded = new Map<string, Decoded>();
+    const errors: string[] = [];
+    const rejected = new Map<string, RejectedUpdate>();
+    for (const [name, change] of update.changed) {
+      if (slicer.due) await slicer.yield();
+      const outcome = this.validate(typeUrl, name, change, target.get(name), now);
+      if ('errors' in outcome) {
+        errors.push(...outcome.errors);
+        rejected.set(name, { details: outcome.errors.join('; '), version: update.version, lastUpdateAttempt: now, failedConfiguration: change.resource });
+      } else decoded.set(name, outcome);
+    }
+    return { decoded, errors, rejected };
+  }
+
+  /**
+   * One changed resource: the accepted copy already held when its digest is unchanged (only the
+   * version moves), else its freshly decoded model, or the errors that reject the update.
+   */
+  private validate(typeUrl: string, name: string, change: XdsChange, prev: Decoded | undefined, now: Date): Decoded | { errors: string[] } {
+    // The transport's digest of the bytes when it has one: re-serializing the decoded object to
+    // hash it would cost about as much as decoding it.
+    const hash = change.hash ?? digestOf(change.resource);
+    if (prev && prev.hash === hash) return { ...prev, version: change.version };
+    const ctx = new DecodeContext();
+    const model = this.decode(typeUrl, name, change.resource, ctx);
+    const issue = (i: { path: string; message: string }): string => `${shortType(typeUrl)} "${name}": ${formatIssue({ path: i.path.replace(/^\./, ''), message: i.message })}`;
+    for (const w of ctx.warnings) log.warn(issue(w));
+    if (!ctx.ok) return { errors: ctx.errors.map(issue) };
+    return { name, model, proto: change.resource, hash, version: change.version, lastUpdated: now };
+  }
+
+  /**
+   * Commits a validated update: the whole response or nothing. For SotW LDS/CDS the transport has
+   * already turned "missing from the complete set" into `removed` (unchanged resources are left
+   * out of `changed`).
+   */
+  private commit(typeUrl: string, target: Map<string, AcceptedResource<unknown>>, update: XdsUpdate, decoded: ReadonlyMap<string, Decoded>): void {
     for (const name of update.removed) target.delete(name);
     for (const [name, r] of decoded) {
       target.set(name, r);
@@ -183,50 +257,91 @@ export class XdsManager {
     this.versions.set(typeUrl, update.version);
     this.received.add(typeUrl);
     this.scheduleApply();
-    return [];
   }
 
   // === Applying ===
 
+  /**
+   * Queues an apply of everything committed so far. Commits made before a queued apply starts
+   * are picked up by it (a burst of responses costs one apply, not one each).
+   */
   private scheduleApply(): void {
+    if (this.applyQueued) return;
+    this.applyQueued = true;
     this.applying = this.applying.then(() => this.apply()).catch((err: Error) => log.error(`applying xDS config failed: ${err.stack ?? err.message}`));
   }
 
+  /**
+   * Brings the cluster and listener managers to the committed state, as one snapshot taken when
+   * the apply starts: subscriptions follow the references, warming resources keep what is serving,
+   * clusters are reconciled (in slices) before listeners, so a route never points at a cluster
+   * that is not there yet.
+   */
   private async apply(): Promise<void> {
+    // A turn of its own: the commit that queued this may have used most of the current one.
+    await nextTurn();
+    // The snapshot is taken now: a commit from here on queues the next apply.
+    this.applyQueued = false;
     if (this.closed) return;
+    const slicer = new TimeSlicer();
     const listenerModels = [...this.bootstrap.listeners, ...[...this.listeners.values()].map((r) => r.model)];
     const clusterModels = [...this.bootstrap.clusters, ...[...this.clusters.values()].map((r) => r.model)];
+    this.followReferences(listenerModels, clusterModels);
+    const clusters = this.activeClusters(clusterModels);
+    const listeners = this.listenerSpecs(listenerModels);
 
-    // Subscriptions follow references.
+    await this.clusterManager.reconcileInSlices(clusters.active, slicer);
+    const bindErrors = await this.listenerManager.apply(listeners.specs);
+    for (const e of bindErrors) log.error(e);
+
+    const d = this.bootstrap.dynamic;
+    const initialDone = (!d?.lds || this.received.has(TYPE.listener)) && (!d?.cds || this.received.has(TYPE.cluster));
+    if (!this.isReady && initialDone && clusters.warming + listeners.warming === 0) {
+      this.isReady = true;
+      log.info('initial xDS configuration applied');
+      this.readyResolve();
+    }
+  }
+
+  /** Subscriptions follow references: RDS names from listeners, EDS names from clusters. */
+  private followReferences(listenerModels: readonly ListenerModel[], clusterModels: readonly ClusterModel[]): void {
     const rdsNames = new Set<string>();
     for (const l of listenerModels) for (const fc of l.filterChains) if (fc.hcm.routeSource.kind === 'rds') rdsNames.add(fc.hcm.routeSource.name);
     const edsNames = new Set<string>();
     for (const c of clusterModels) if (c.type === 'EDS' && c.edsServiceName) edsNames.add(c.edsServiceName);
     this.subscriber?.subscribe(TYPE.routeConfig, [...rdsNames].sort());
     this.subscriber?.subscribe(TYPE.endpoints, [...edsNames].sort());
+  }
 
-    // Clusters first (make before break), EDS clusters once their endpoints are known.
+  /**
+   * The cluster models to serve: EDS clusters with their endpoints once known; a cluster still
+   * warming (no assignment yet, no timeout) keeps the version serving, if any.
+   */
+  private activeClusters(clusterModels: readonly ClusterModel[]): { active: ClusterModel[]; warming: number } {
     let warming = 0;
-    const activeClusters: ClusterModel[] = [];
+    const active: ClusterModel[] = [];
     for (const c of clusterModels) {
       if (c.type !== 'EDS') {
-        activeClusters.push(c);
+        active.push(c);
         continue;
       }
       const svc = c.edsServiceName ?? c.name;
       const cla = this.endpoints.get(svc);
-      if (cla) activeClusters.push(cla.model === c.endpoints ? c : withEndpoints(c, cla.model));
-      else if (this.timedOut.has(`${TYPE.endpoints}|${svc}`)) activeClusters.push(c);
+      if (cla) active.push(cla.model === c.endpoints ? c : withEndpoints(c, cla.model));
+      else if (this.timedOut.has(`${TYPE.endpoints}|${svc}`)) active.push(c);
       else {
         warming++;
         this.armFetchTimer(TYPE.endpoints, svc, c.edsInitialFetchTimeoutMs);
         const current = this.clusterManager.get(c.name);
-        if (current) activeClusters.push(current.model);
+        if (current) active.push(current.model);
       }
     }
-    this.clusterManager.reconcile(activeClusters);
+    return { active, warming };
+  }
 
-    // Then listeners, each with its routes; a listener warms until its RDS arrives.
+  /** Each listener with its routes; a listener warms (keeping the version serving) until its RDS arrives. */
+  private listenerSpecs(listenerModels: readonly ListenerModel[]): { specs: ListenerSpec[]; warming: number } {
+    let warming = 0;
     const specs: ListenerSpec[] = [];
     for (const l of listenerModels) {
       const src = l.filterChains[0]?.hcm.routeSource;
@@ -245,16 +360,7 @@ export class XdsManager {
         if (current) specs.push(current);
       }
     }
-    const bindErrors = await this.listenerManager.apply(specs);
-    for (const e of bindErrors) log.error(e);
-
-    const d = this.bootstrap.dynamic;
-    const initialDone = (!d?.lds || this.received.has(TYPE.listener)) && (!d?.cds || this.received.has(TYPE.cluster));
-    if (!this.isReady && initialDone && warming === 0) {
-      this.isReady = true;
-      log.info('initial xDS configuration applied');
-      this.readyResolve();
-    }
+    return { specs, warming };
   }
 
   /** Starts the initial_fetch_timeout for a referenced resource that has not arrived. */
@@ -300,6 +406,11 @@ function withEndpoints(c: ClusterModel, endpoints: readonly EndpointModel[]): Cl
 
 function shortType(typeUrl: string): string {
   return typeUrl.slice(typeUrl.lastIndexOf('.') + 1);
+}
+
+/** Digest of a decoded resource (for updates that did not arrive as bytes). */
+function digestOf(resource: ProtoObj): string {
+  return createHash('sha1').update(JSON.stringify(resource, bufferAware)).digest('hex');
 }
 
 function bufferAware(_key: string, v: unknown): unknown {

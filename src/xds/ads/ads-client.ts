@@ -25,19 +25,23 @@
  * - Disconnection forgets nothing: the watcher keeps serving the last accepted config.
  * - A response for a type nobody subscribed to is dropped with a warning
  *   (`GrpcMuxImpl::onDiscoveryResponse`, "Ignoring the message for type URL").
- * - Types never wait for each other: a request goes out as soon as its type has something to
- *   say. Only a type's own request is held while that type's response is being applied, so its
- *   ACK (built afterwards) carries any subscription change made by the watcher meanwhile
- *   (Envoy pauses the type for the same reason).
+ * - Types never wait for each other's requests: a request goes out as soon as its type has
+ *   something to say. Only a type's own request is held while that type's response is being
+ *   applied (which may span several event-loop turns), so its ACK (built afterwards) carries any
+ *   subscription change made by the watcher meanwhile (Envoy pauses the type for the same
+ *   reason). Responses, of all types, are handled one at a time in arrival order.
  */
 import { legateVersion } from '../../cli/version';
 import { logger } from '../../common/logger';
+import { TimeSlicer } from '../../common/time-slices';
 import type { ProtoObject } from '../../proto/proto-types';
 import { AdsStream } from './ads-stream';
 import { JitteredBackoff } from './backoff';
 import { DeltaSubscription } from './delta-subscription';
-import { decodeDeltaResponse, decodeResponse, discoveryTypes, encodeRequest, type RawAny } from './discovery-messages';
-import { predecode } from './resource-decoder';
+import {
+  decodeResponseInSlices, discoveryTypes, encodeRequest, type RawAny, type RawDeltaDiscoveryResponse, type RawDiscoveryResponse,
+} from './discovery-messages';
+import { predecode, warmUpDecoders } from './resource-decoder';
 import { SotwSubscription } from './sotw-subscription';
 import { interestOf, type ResponseOutcome } from './type-subscription';
 import type { AdsClientOptions, TypeStatus, XdsTypeUrl, XdsWatcher } from './xds-types';
@@ -46,10 +50,10 @@ export type { AdsClientOptions, ResourceUpdate, TypeStatus, XdsTypeUrl, XdsWatch
 
 const log = logger('config', __filename);
 
-/** Reconnect backoff base, ms: Envoy's `SubscriptionFactory::RetryInitialDelayMs`. */
 /** Responses with more resources than this are decoded ahead, in slices. */
 const PREDECODE_THRESHOLD = 16;
 
+/** Reconnect backoff base, ms: Envoy's `SubscriptionFactory::RetryInitialDelayMs`. */
 export const DEFAULT_INITIAL_BACKOFF_MS = 500;
 /** Reconnect backoff cap, ms: Envoy's `SubscriptionFactory::RetryMaxDelayMs`. */
 export const DEFAULT_MAX_BACKOFF_MS = 30_000;
@@ -58,6 +62,7 @@ export const DEFAULT_MAX_BACKOFF_MS = 30_000;
 export type AdsState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'closed';
 
 type Subscription = SotwSubscription | DeltaSubscription;
+type AnyResponse = RawDiscoveryResponse | RawDeltaDiscoveryResponse;
 
 /** The ADS client; see the module comment. */
 export class AdsClient {
@@ -73,6 +78,8 @@ export class AdsClient {
   private nodeSentOnStream = false;
   /** The type whose response is being applied right now (its own requests wait for its ACK). */
   private processing: XdsTypeUrl | undefined;
+  /** Types whose subscription changed while their response was being applied (owed to the server). */
+  private readonly heldChange = new Set<XdsTypeUrl>();
   private streamsOpened = 0;
   private controlPlaneId = '';
   private pendingRetryDelayMs: number | undefined;
@@ -93,8 +100,10 @@ export class AdsClient {
     this.now = options.now ?? Date.now;
     this.node = withUserAgent(options.node);
     // Load Envoy's protos now (hundreds of ms, synchronous) rather than inside the first send,
-    // where the stall would eat into the first stream's connect deadline.
+    // where the stall would eat into the first stream's connect deadline; and let the resource
+    // decoders set themselves up, which would otherwise stall the first push.
     discoveryTypes();
+    warmUpDecoders();
   }
 
   /** The current connection state. */
@@ -146,7 +155,9 @@ export class AdsClient {
     }
     if (!sub.setInterest(interestOf(names))) return;
     if (log.debugEnabled) log.debug(`ads: interest in ${typeUrl}: ${names === 'wildcard' ? '*' : `[${names.join(', ')}]`}`);
-    if (this.stream !== undefined && this.processing !== typeUrl) this.send(sub.pendingRequest());
+    // While this type's response is being applied, the change rides on its ACK/NACK.
+    if (this.processing === typeUrl) this.heldChange.add(typeUrl);
+    else if (this.stream !== undefined) this.send(sub.pendingRequest());
   }
 
   /** Per-type status for `/config_dump` and CSDS; an unknown type reports as never subscribed. */
@@ -245,9 +256,11 @@ export class AdsClient {
 
   /**
    * Handles responses one at a time, in order. A large response is decoded ahead in slices
-   * (see `predecode`), so the event loop keeps serving requests meanwhile; everything after
-   * that (validation, apply, ACK/NACK) stays one synchronous step per response. Responses of
-   * a stream that has since been replaced are dropped (their nonces mean nothing any more).
+   * (see `predecode`) and the watcher may validate and commit it over several event-loop turns
+   * too (its `onUpdate` may return a promise), so the event loop keeps serving requests
+   * meanwhile; the ACK/NACK goes out once the watcher has settled, and only then is the next
+   * response looked at. Responses of a stream that has since been replaced are dropped (their
+   * nonces mean nothing any more).
    */
   private async handleInbox(): Promise<void> {
     this.handling = true;
@@ -263,25 +276,35 @@ export class AdsClient {
   }
 
   private async handleMessage(bytes: Buffer, stream: AdsStream): Promise<void> {
-    const routed = this.delta ? this.decodeAndRoute(bytes, decodeDeltaResponse) : this.decodeAndRoute(bytes, decodeResponse);
+    // A response is handled in time slices taken from the shared turn queue, so that a push of
+    // thousands of resources never holds the event loop for long, nor stacks onto another task's
+    // slice (applying the previous response, say): decoding the message and, for a big one, its
+    // resources; then, on a turn of its own, the state machine and the watcher (which slices its
+    // own work). Not even the first slice runs inside the I/O callback that delivered the bytes.
+    const slicer = new TimeSlicer();
+    await slicer.yield();
+    if (this.stream !== stream) return;
+    const response = await this.decode(bytes, stream, slicer);
+    if (response === undefined || this.stream !== stream) return;
+    const routed = this.route(response);
     if (routed === undefined) return;
     if (routed.anys.length > PREDECODE_THRESHOLD) {
-      await predecode(routed.anys, routed.knows, () => this.stream === stream);
+      await predecode(routed.anys, routed.knows, () => this.stream === stream, slicer);
+      if (this.stream !== stream) return;
+      await slicer.yield();
       if (this.stream !== stream) return;
     }
-    let outcome: ResponseOutcome | undefined;
-    this.processing = routed.typeUrl;
-    try {
-      outcome = routed.run(this.watcher);
-    } catch (err) {
-      // A bug in the state machine, not server input: log it and leave the response unanswered
-      // rather than throw out of a grpc-js callback.
-      log.error(`ads: internal error handling a ${routed.typeUrl} response: ${(err as Error).stack ?? String(err)}`);
-    } finally {
-      this.processing = undefined;
+    const outcome = await this.runHeld(routed.typeUrl, routed.run);
+    if (outcome === undefined) return;
+    if (this.stream !== stream) {
+      // Replaced (or closed) while the watcher was applying: the nonce means nothing on the new
+      // stream, whose first request already restated the interest (the state machine built no
+      // answer). Only a subscription change held back meanwhile is still owed to the server.
+      const held = this.heldChange.delete(routed.typeUrl);
+      if (held && this.stream !== undefined) this.send(this.subscriptions.get(routed.typeUrl)?.pendingRequest());
+      return;
     }
-    // The watcher may have closed the client while applying.
-    if (outcome === undefined || this.stream === undefined) return;
+    this.heldChange.delete(routed.typeUrl);
     this.send(outcome.request);
     if (outcome.kind === 'none') return;
     try {
@@ -292,20 +315,39 @@ export class AdsClient {
   }
 
   /**
-   * Decodes one response and finds its subscription. An undecodable message has no nonce to
-   * NACK: the stream is restarted, as a gRPC codec error would in Envoy.
+   * Runs a state machine's handling of one response (the watcher may take several event-loop
+   * turns) with the type's own requests held, so the ACK/NACK built afterwards carries any
+   * subscription change made meanwhile. Undefined when the state machine failed.
    */
-  private decodeAndRoute<R extends { readonly type_url: string; readonly nonce: string; readonly control_plane: { readonly identifier: string } | null }>(
-    bytes: Buffer,
-    decode: (b: Uint8Array) => R,
-  ): { typeUrl: string; anys: readonly RawAny[]; knows: (hash: string) => boolean; run: (w: XdsWatcher) => ResponseOutcome } | undefined {
-    let response: R;
+  private async runHeld(typeUrl: XdsTypeUrl, run: (w: XdsWatcher) => Promise<ResponseOutcome>): Promise<ResponseOutcome | undefined> {
+    this.processing = typeUrl;
     try {
-      response = decode(bytes);
+      return await run(this.watcher);
     } catch (err) {
-      this.restartStream(`undecodable ${this.delta ? 'Delta' : ''}DiscoveryResponse: ${(err as Error).message}`);
+      // A bug in the state machine, not server input: log it and leave the response unanswered
+      // rather than throw out of a grpc-js callback.
+      log.error(`ads: internal error handling a ${typeUrl} response: ${(err as Error).stack ?? String(err)}`);
+      return undefined;
+    } finally {
+      this.processing = undefined;
+    }
+  }
+
+  /**
+   * Decodes one response, in slices. An undecodable message has no nonce to NACK: the stream is
+   * restarted (if it is still the current one), as a gRPC codec error would in Envoy.
+   */
+  private async decode(bytes: Buffer, stream: AdsStream, slicer: TimeSlicer): Promise<AnyResponse | undefined> {
+    try {
+      return await decodeResponseInSlices(this.delta, bytes, slicer);
+    } catch (err) {
+      if (this.stream === stream) this.restartStream(`undecodable ${this.delta ? 'Delta' : ''}DiscoveryResponse: ${(err as Error).message}`);
       return undefined;
     }
+  }
+
+  /** Finds the subscription a response is for; undefined (with a warning) when there is none. */
+  private route(response: AnyResponse): { typeUrl: string; anys: readonly RawAny[]; knows: (hash: string) => boolean; run: (w: XdsWatcher) => Promise<ResponseOutcome> } | undefined {
     const identifier = response.control_plane?.identifier;
     if (identifier !== undefined && identifier !== '' && identifier !== this.controlPlaneId) {
       this.controlPlaneId = identifier;
@@ -317,9 +359,8 @@ export class AdsClient {
       return undefined;
     }
     if (log.debugEnabled) log.debug(`ads: received ${response.type_url} nonce ${response.nonce}`);
-    const resources = (response as unknown as { resources: ReadonlyArray<RawAny | { resource: RawAny | null }> }).resources;
     const anys: RawAny[] = [];
-    for (const r of resources) {
+    for (const r of response.resources) {
       const any = 'type_url' in r ? r : r.resource;
       if (any) anys.push(any);
     }
@@ -328,8 +369,8 @@ export class AdsClient {
       typeUrl: response.type_url,
       anys,
       knows,
-      // The decoder matches the API type the subscriptions were built for.
-      run: (w) => (sub as unknown as { handleResponse(r: R, w: XdsWatcher): ResponseOutcome }).handleResponse(response, w),
+      // The response was decoded for the API type the subscriptions were built for.
+      run: (w) => (sub as unknown as { handleResponse(r: AnyResponse, w: XdsWatcher): Promise<ResponseOutcome> }).handleResponse(response, w),
     };
   }
 

@@ -24,6 +24,18 @@ import type { ChangedResource, TypeStatus, UpdateFailure, XdsTypeUrl, XdsWatcher
 
 const log = logger('config', __filename);
 
+/** One response's content after step 1 of {@link DeltaSubscription.handleResponse}. */
+interface DeltaEntries {
+  readonly errors: string[];
+  /** Every name offered, valid or not (a NACK marks them all). */
+  readonly offered: Set<string>;
+  readonly decoded: Array<{ readonly name: string; readonly resource: Record<string, unknown>; readonly hash: string; readonly version: string }>;
+  /** Subscribed names the server says do not exist (a `Resource` without a body). */
+  readonly absent: string[];
+  /** `removed_resources` and `removed_resource_names`. */
+  readonly removedNames: Set<string>;
+}
+
 /** The wildcard resource name of delta requests. */
 const WILDCARD = '*';
 
@@ -43,6 +55,8 @@ export class DeltaSubscription implements DeltaTypeSubscription {
   private lastNack: UpdateFailure | undefined;
   private acks = 0;
   private nacks = 0;
+  /** Counts streams, so an answer is never built for a response of a stream since replaced. */
+  private streamEpoch = 0;
 
   /**
    * @param typeUrl the type served.
@@ -69,6 +83,7 @@ export class DeltaSubscription implements DeltaTypeSubscription {
     this.told = new Set();
     this.resubscribe.clear();
     this.sentOnStream = false;
+    this.streamEpoch++;
   }
 
   pendingRequest(): ProtoObject | undefined {
@@ -76,53 +91,72 @@ export class DeltaSubscription implements DeltaTypeSubscription {
     return this.request(undefined);
   }
 
-  handleResponse(response: RawDeltaDiscoveryResponse, watcher: XdsWatcher): ResponseOutcome {
-    const type = shortTypeName(this.typeUrl);
-    const errors: string[] = [];
-    const offered = new Set<string>();
-    const decoded: Array<{ name: string; resource: Record<string, unknown>; hash: string; version: string }> = [];
-    const absent: string[] = [];
-
+  async handleResponse(response: RawDeltaDiscoveryResponse, watcher: XdsWatcher): Promise<ResponseOutcome> {
+    const epoch = this.streamEpoch;
     // 1. Decode everything before anything is applied.
+    const entries = this.decodeEntries(response);
+    if (entries.errors.length > 0) return this.nack(response, entries.errors, entries.offered);
+
+    // 2. Keep what was asked for, leave out unchanged bytes.
+    const { changed, reconfirmed, removed } = this.diff(entries);
+
+    // 3. One call for the whole response; the watcher applies all of it or none. It may take
+    //    several event-loop turns; the client handles nothing else meanwhile.
+    const version = response.system_version_info;
+    const rejected = await callWatcher(watcher, this.typeUrl, { changed, removed, version, isFullState: false });
+    if (rejected.length > 0) return this.nack(response, rejected, changed.keys(), epoch);
+
+    this.commit(changed, reconfirmed, removed);
+    this.systemVersion = version;
+    this.lastAckedNonce = response.nonce;
+    this.acks++;
+    if (log.debugEnabled) log.debug(`delta ${shortTypeName(this.typeUrl)}: ACK nonce ${response.nonce} (${changed.size} changed, ${removed.length} removed)`);
+    return { request: this.answer(epoch, { nonce: response.nonce }), kind: 'ack', version };
+  }
+
+  /** Step 1: every resource and removal of the response decoded, with every error found. Nothing is changed. */
+  private decodeEntries(response: RawDeltaDiscoveryResponse): DeltaEntries {
+    const type = shortTypeName(this.typeUrl);
+    const out: DeltaEntries = { errors: [], offered: new Set(), decoded: [], absent: [], removedNames: new Set() };
     response.resources.forEach((r, index) => {
       const name = r.name !== '' ? r.name : (r.resource_name?.name ?? '');
       if (name === '') {
-        errors.push(`resource index ${index}: ${type}: Resource has no name`);
+        out.errors.push(`resource index ${index}: ${type}: Resource has no name`);
         return;
       }
-      if (offered.has(name)) {
-        errors.push(`resource index ${index}: ${type} '${name}': duplicate name found among added/updated resources`);
+      if (out.offered.has(name)) {
+        out.errors.push(`resource index ${index}: ${type} '${name}': duplicate name found among added/updated resources`);
         return;
       }
-      offered.add(name);
+      out.offered.add(name);
       if (r.resource === null || r.resource === undefined) {
         // An unresolved alias (VHDS) carries no body and means nothing here.
         if (r.aliases.length > 0) return;
         // Same version as held: a TTL heartbeat (`isHeartbeatResponse`).
         if (this.ledger.get(name)?.version === r.version && r.version !== '') return;
         // Otherwise the server says the subscribed name does not exist.
-        absent.push(name);
+        out.absent.push(name);
         return;
       }
       const outcome = decodeResourceAny(this.typeUrl, r.resource, index, name);
-      if (outcome.value === undefined) errors.push(...outcome.errors);
-      else decoded.push({ ...outcome.value, version: r.version });
+      if (outcome.value === undefined) out.errors.push(...outcome.errors);
+      else out.decoded.push({ ...outcome.value, version: r.version });
     });
-    const removedNames = new Set<string>();
     for (const name of response.removed_resources) {
-      if (offered.has(name)) errors.push(`removed resource '${name}': duplicate name found in the union of added+removed resources`);
-      removedNames.add(name);
+      if (out.offered.has(name)) out.errors.push(`removed resource '${name}': duplicate name found in the union of added+removed resources`);
+      out.removedNames.add(name);
     }
-    for (const n of response.removed_resource_names ?? []) if (n.name !== '') removedNames.add(n.name);
-    if (errors.length > 0) return this.nack(response, errors, offered);
+    for (const n of response.removed_resource_names ?? []) if (n.name !== '') out.removedNames.add(n.name);
+    return out;
+  }
 
-    // 2. Keep what was asked for, leave out unchanged bytes.
+  /** Step 2: what the update means for the watcher; resources not asked for and unchanged bytes are left out. */
+  private diff(entries: DeltaEntries): { changed: Map<string, ChangedResource>; reconfirmed: Array<{ name: string; version: string }>; removed: string[] } {
     const changed = new Map<string, ChangedResource>();
-    const hashes = new Map<string, string>();
     const reconfirmed: Array<{ name: string; version: string }> = [];
-    for (const d of decoded) {
+    for (const d of entries.decoded) {
       if (!isInterested(this.interest, d.name)) {
-        if (log.debugEnabled) log.debug(`delta ${type}: ignoring unrequested resource '${d.name}'`);
+        if (log.debugEnabled) log.debug(`delta ${shortTypeName(this.typeUrl)}: ignoring unrequested resource '${d.name}'`);
         continue;
       }
       if (this.ledger.get(d.name)?.hash === d.hash) {
@@ -130,34 +164,32 @@ export class DeltaSubscription implements DeltaTypeSubscription {
         reconfirmed.push({ name: d.name, version: d.version });
         continue;
       }
-      changed.set(d.name, { resource: d.resource, version: d.version });
-      hashes.set(d.name, d.hash);
+      changed.set(d.name, { resource: d.resource, version: d.version, hash: d.hash });
     }
     const removed: string[] = [];
-    for (const name of [...removedNames, ...absent]) {
+    for (const name of [...entries.removedNames, ...entries.absent]) {
       if (isInterested(this.interest, name) || this.ledger.get(name) !== undefined) removed.push(name);
     }
+    return { changed, reconfirmed, removed };
+  }
 
-    // 3. One call for the whole response.
-    const version = response.system_version_info;
-    const rejected = callWatcher(watcher, this.typeUrl, { changed, removed, version, isFullState: false });
-    if (rejected.length > 0) return this.nack(response, rejected, changed.keys());
-
+  /**
+   * Records an accepted update in the ledger. The watcher may have narrowed the interest while
+   * it was applying; names it let go of are not recorded (if asked for again, they must reach it).
+   */
+  private commit(changed: ReadonlyMap<string, ChangedResource>, reconfirmed: ReadonlyArray<{ name: string; version: string }>, removed: readonly string[]): void {
     const now = this.now();
-    for (const [name, c] of changed) this.ledger.apply(name, { version: c.version, hash: hashes.get(name)!, lastUpdatedMs: now });
-    for (const { name, version: v } of reconfirmed) {
-      const held = this.ledger.get(name)!;
-      this.ledger.apply(name, { ...held, version: v });
+    for (const [name, c] of changed) {
+      if (isInterested(this.interest, name)) this.ledger.apply(name, { version: c.version, hash: c.hash!, lastUpdatedMs: now });
+    }
+    for (const { name, version } of reconfirmed) {
+      const held = this.ledger.get(name);
+      if (held !== undefined) this.ledger.apply(name, { ...held, version });
     }
     // A removed name still explicitly subscribed stays wanted, as DOES_NOT_EXIST, with no version
     // to offer on reconnect ("leave the version map entry present but blank").
     for (const name of removed) this.ledger.remove(name, !this.interest.wildcard && this.interest.names.has(name));
-    this.systemVersion = version;
-    this.lastAckedNonce = response.nonce;
     this.lastUpdatedMs = now;
-    this.acks++;
-    if (log.debugEnabled) log.debug(`delta ${type}: ACK nonce ${response.nonce} (${changed.size} changed, ${removed.length} removed)`);
-    return { request: this.request({ nonce: response.nonce }), kind: 'ack', version };
   }
 
   status(): TypeStatus {
@@ -176,15 +208,24 @@ export class DeltaSubscription implements DeltaTypeSubscription {
 
   // === Requests ===
 
-  private nack(response: RawDeltaDiscoveryResponse, errors: readonly string[], names: Iterable<string>): ResponseOutcome {
+  private nack(response: RawDeltaDiscoveryResponse, errors: readonly string[], names: Iterable<string>, epoch = this.streamEpoch): ResponseOutcome {
     const details = nackMessage(errors);
     const failure: UpdateFailure = { versionInfo: response.system_version_info, nonce: response.nonce, details, lastUpdateAttemptMs: this.now() };
     this.lastNack = failure;
     this.nacks++;
     this.ledger.reject(names, failure);
     log.warn(`delta config for ${this.typeUrl} rejected: ${details}`);
-    const request = this.request({ nonce: response.nonce, errorDetail: { code: NACK_STATUS_CODE, message: details } });
+    const request = this.answer(epoch, { nonce: response.nonce, errorDetail: { code: NACK_STATUS_CODE, message: details } });
     return { request, kind: 'nack', version: this.systemVersion };
+  }
+
+  /**
+   * The ACK/NACK for a response that came on stream `epoch`; none if that stream has been replaced
+   * while the watcher was applying. Not building it matters: building a request records what the
+   * server was told, and a subscription change held meanwhile would then never be sent.
+   */
+  private answer(epoch: number, ack: { nonce: string; errorDetail?: ProtoObject }): ProtoObject | undefined {
+    return epoch === this.streamEpoch ? this.request(ack) : undefined;
   }
 
   /**

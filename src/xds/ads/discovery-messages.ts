@@ -7,6 +7,8 @@
  * index instead of failing the whole message.
  */
 import type * as protobuf from 'protobufjs';
+import { Reader } from 'protobufjs';
+import type { TimeSlicer } from '../../common/time-slices';
 import { lookupMessage } from '../../proto/envoy-protos';
 import { encodeBinary } from '../../proto/proto-encode';
 import type { ProtoObject } from '../../proto/proto-types';
@@ -52,7 +54,14 @@ export const ADS_METHODS = {
   DELTA_GRPC: '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources',
 } as const;
 
-let types: { readonly request: protobuf.Type; readonly response: protobuf.Type; readonly deltaRequest: protobuf.Type; readonly deltaResponse: protobuf.Type; readonly resource: protobuf.Type } | undefined;
+let types: {
+  readonly request: protobuf.Type;
+  readonly response: protobuf.Type;
+  readonly deltaRequest: protobuf.Type;
+  readonly deltaResponse: protobuf.Type;
+  readonly resource: protobuf.Type;
+  readonly any: protobuf.Type;
+} | undefined;
 
 function messageTypes(): NonNullable<typeof types> {
   if (types === undefined) {
@@ -68,6 +77,7 @@ function messageTypes(): NonNullable<typeof types> {
       deltaRequest: get('envoy.service.discovery.v3.DeltaDiscoveryRequest'),
       deltaResponse: get('envoy.service.discovery.v3.DeltaDiscoveryResponse'),
       resource: get('envoy.service.discovery.v3.Resource'),
+      any: get('google.protobuf.Any'),
     };
   }
   return types;
@@ -89,12 +99,70 @@ export function decodeDeltaResponse(bytes: Uint8Array): RawDeltaDiscoveryRespons
   return messageTypes().deltaResponse.decode(bytes) as unknown as RawDeltaDiscoveryResponse;
 }
 
+/** Field number of `resources` in both `DiscoveryResponse` and `DeltaDiscoveryResponse`. */
+const RESOURCES_FIELD = 2;
+/** Protobuf wire type of length-delimited fields. */
+const LENGTH_DELIMITED = 2;
+
+/**
+ * Parses a `DiscoveryResponse` (`delta`: `DeltaDiscoveryResponse`) over several event-loop turns:
+ * the same result as {@link decodeResponse} / {@link decodeDeltaResponse}, but a response of
+ * thousands of resources (hundreds of KiB) is not one long synchronous decode. One cheap pass over
+ * the top-level fields sets each `resources` entry aside by its byte range; the other fields are
+ * decoded together, as they are; then the entries (`Any`, or delta's `Resource`) are decoded one
+ * by one, yielding whenever `slicer` says the slice is spent.
+ * Rejects on bytes that are not a response, as the one-shot decoders throw.
+ */
+export function decodeResponseInSlices(delta: false, bytes: Uint8Array, slicer: TimeSlicer): Promise<RawDiscoveryResponse>;
+export function decodeResponseInSlices(delta: true, bytes: Uint8Array, slicer: TimeSlicer): Promise<RawDeltaDiscoveryResponse>;
+export function decodeResponseInSlices(delta: boolean, bytes: Uint8Array, slicer: TimeSlicer): Promise<RawDiscoveryResponse | RawDeltaDiscoveryResponse>;
+export async function decodeResponseInSlices(delta: boolean, bytes: Uint8Array, slicer: TimeSlicer): Promise<RawDiscoveryResponse | RawDeltaDiscoveryResponse> {
+  const t = messageTypes();
+  const { rest, entries } = setResourcesAside(bytes);
+  const response = (delta ? t.deltaResponse : t.response).decode(rest) as unknown as { resources: unknown[] };
+  const entryType = delta ? t.resource : t.any;
+  const reader = Reader.create(bytes);
+  const resources: unknown[] = [];
+  for (const [start, end] of entries) {
+    if (slicer.due) await slicer.yield();
+    reader.pos = start;
+    resources.push(entryType.decode(reader, end - start));
+  }
+  response.resources = resources;
+  return response as unknown as RawDiscoveryResponse | RawDeltaDiscoveryResponse;
+}
+
+/**
+ * Splits a response's top-level fields: the byte ranges of the `resources` entries, and every
+ * other field re-serialized as it was (same order, so "last one wins" still holds). Only tags and
+ * lengths are read. Throws on malformed or truncated bytes.
+ */
+function setResourcesAside(bytes: Uint8Array): { rest: Uint8Array; entries: Array<readonly [number, number]> } {
+  const reader = Reader.create(bytes);
+  const entries: Array<readonly [number, number]> = [];
+  const rest: Uint8Array[] = [];
+  while (reader.pos < reader.len) {
+    const fieldStart = reader.pos;
+    const tag = reader.uint32();
+    if (tag >>> 3 === RESOURCES_FIELD && (tag & 7) === LENGTH_DELIMITED) {
+      const length = reader.uint32();
+      const start = reader.pos;
+      reader.skip(length);
+      entries.push([start, start + length]);
+    } else {
+      reader.skipType(tag & 7);
+      rest.push(bytes.subarray(fieldStart, reader.pos));
+    }
+  }
+  return { rest: Buffer.concat(rest), entries };
+}
+
 /** Parses the value of a `Resource`-wrapped Any. Throws on garbage. */
 export function decodeResourceWrapper(bytes: Uint8Array): RawResource {
   return messageTypes().resource.decode(bytes) as unknown as RawResource;
 }
 
 /** The Envoy-side parsers, for tests and fakes that speak the server side. */
-export function discoveryTypes(): { readonly request: protobuf.Type; readonly response: protobuf.Type; readonly deltaRequest: protobuf.Type; readonly deltaResponse: protobuf.Type; readonly resource: protobuf.Type } {
+export function discoveryTypes(): NonNullable<typeof types> {
   return messageTypes();
 }

@@ -22,6 +22,18 @@ import { isFullStateType, type ChangedResource, type TypeStatus, type UpdateFail
 
 const log = logger('config', __filename);
 
+/** One response's entries after step 1 of {@link SotwSubscription.handleResponse}. */
+interface SotwEntries {
+  readonly errors: string[];
+  readonly decoded: DecodedResource[];
+  /** Every name offered, valid or not (a NACK marks them all). */
+  readonly offered: Set<string>;
+  /** Names of `Resource` wrappers without a body (TTL heartbeats). */
+  readonly heartbeats: string[];
+  /** Names whose bytes equal the applied copy (not decoded again). */
+  readonly unchanged: string[];
+}
+
 /** SotW state of one type; see the module comment. */
 export class SotwSubscription implements SotwTypeSubscription {
   private interest: Interest = interestOf([]);
@@ -39,6 +51,8 @@ export class SotwSubscription implements SotwTypeSubscription {
   private lastNack: UpdateFailure | undefined;
   private acks = 0;
   private nacks = 0;
+  /** Counts streams, so an answer is never built for a response of a stream since replaced. */
+  private streamEpoch = 0;
 
   /**
    * @param typeUrl the type served.
@@ -67,6 +81,7 @@ export class SotwSubscription implements SotwTypeSubscription {
     // (`GrpcMuxImpl::clearNonce`).
     this.nonce = '';
     this.sentOnStream = false;
+    this.streamEpoch++;
   }
 
   pendingRequest(): ProtoObject | undefined {
@@ -81,7 +96,8 @@ export class SotwSubscription implements SotwTypeSubscription {
     return this.ledger.nameOfHash(hash) !== undefined;
   }
 
-  handleResponse(response: RawDiscoveryResponse, watcher: XdsWatcher): ResponseOutcome {
+  async handleResponse(response: RawDiscoveryResponse, watcher: XdsWatcher): Promise<ResponseOutcome> {
+    const epoch = this.streamEpoch;
     this.nonce = response.nonce;
     const version = response.version_info;
 
@@ -97,12 +113,34 @@ export class SotwSubscription implements SotwTypeSubscription {
     }
 
     // 1. Decode everything before anything is applied.
-    const errors: string[] = [];
-    const decoded: DecodedResource[] = [];
+    const entries = this.decodeEntries(response);
+    if (entries.errors.length > 0) return this.nack(response, entries.errors, entries.offered);
+
+    // 2. Keep what was asked for, leave out unchanged bytes, find removals.
+    const { changed, present, removed } = this.diff(entries, version);
+
+    // 3. One call for the whole response; the watcher applies all of it or none. It may take
+    //    several event-loop turns; the client handles nothing else meanwhile.
+    const rejected = await callWatcher(watcher, this.typeUrl, { changed, removed, version, isFullState: this.fullState });
+    if (rejected.length > 0) return this.nack(response, rejected, changed.keys(), epoch);
+
+    this.commit(changed, present, removed);
+    this.version = version;
+    this.lastAckedNonce = response.nonce;
+    this.acks++;
+    if (log.debugEnabled) {
+      log.debug(`sotw ${shortTypeName(this.typeUrl)}: ACK version ${version} (${changed.size} changed, ${removed.length} removed, ${present.size - changed.size} unchanged)`);
+    }
+    return { request: this.answer(epoch, undefined), kind: 'ack', version };
+  }
+
+  /**
+   * Step 1: every entry of the response decoded (or recognised as unchanged by its digest), with
+   * every error found. Nothing is changed.
+   */
+  private decodeEntries(response: RawDiscoveryResponse): SotwEntries {
+    const out: SotwEntries = { errors: [], decoded: [], offered: new Set(), heartbeats: [], unchanged: [] };
     const seen = new Set<string>();
-    const offered = new Set<string>();
-    const heartbeats: string[] = [];
-    const unchanged: string[] = [];
     response.resources.forEach((any, index) => {
       // istiod resends every resource on each push: bytes identical to an applied copy are
       // recognised by digest and not decoded again (they were valid when applied).
@@ -110,65 +148,66 @@ export class SotwSubscription implements SotwTypeSubscription {
         const known = this.ledger.nameOfHash(digest(any.value ?? new Uint8Array(0)));
         if (known !== undefined && !seen.has(known)) {
           seen.add(known);
-          offered.add(known);
-          unchanged.push(known);
+          out.offered.add(known);
+          out.unchanged.push(known);
           return;
         }
       }
       const entry = decodeSotwEntry(this.typeUrl, any, index);
       const name = entry.kind === 'heartbeat' ? entry.name : entry.outcome.name;
       if (name !== undefined) {
-        offered.add(name);
+        out.offered.add(name);
         if (seen.has(name)) {
-          errors.push(`resource index ${index}: ${shortTypeName(this.typeUrl)} '${name}': duplicate resource name in one response`);
+          out.errors.push(`resource index ${index}: ${shortTypeName(this.typeUrl)} '${name}': duplicate resource name in one response`);
           return;
         }
         seen.add(name);
       }
-      if (entry.kind === 'heartbeat') heartbeats.push(entry.name);
-      else if (entry.outcome.value === undefined) errors.push(...entry.outcome.errors);
-      else decoded.push(entry.outcome.value);
+      if (entry.kind === 'heartbeat') out.heartbeats.push(entry.name);
+      else if (entry.outcome.value === undefined) out.errors.push(...entry.outcome.errors);
+      else out.decoded.push(entry.outcome.value);
     });
-    if (errors.length > 0) return this.nack(response, errors, offered);
+    return out;
+  }
 
-    // 2. Keep what was asked for ("the client will silently ignore any supplied resources that
-    //    were not explicitly requested"), leave out unchanged bytes, find removals.
+  /**
+   * Step 2: what the update means for the watcher. Resources not asked for are silently ignored
+   * ("the client will silently ignore any supplied resources that were not explicitly
+   * requested"); bytes equal to the applied copy are left out of `changed`.
+   */
+  private diff(entries: SotwEntries, version: string): { changed: Map<string, ChangedResource>; present: Set<string>; removed: string[] } {
     const changed = new Map<string, ChangedResource>();
-    const hashes = new Map<string, string>();
     const present = new Set<string>();
-    for (const d of decoded) {
+    for (const d of entries.decoded) {
       if (!isInterested(this.interest, d.name)) {
         if (log.debugEnabled) log.debug(`sotw ${shortTypeName(this.typeUrl)}: ignoring unrequested resource '${d.name}'`);
         continue;
       }
       present.add(d.name);
       if (this.ledger.get(d.name)?.hash === d.hash) continue;
-      changed.set(d.name, { resource: d.resource, version });
-      hashes.set(d.name, d.hash);
+      changed.set(d.name, { resource: d.resource, version, hash: d.hash });
     }
-    for (const name of heartbeats) if (isInterested(this.interest, name)) present.add(name);
-    for (const name of unchanged) if (isInterested(this.interest, name)) present.add(name);
+    for (const name of entries.heartbeats) if (isInterested(this.interest, name)) present.add(name);
+    for (const name of entries.unchanged) if (isInterested(this.interest, name)) present.add(name);
     // Listener/Cluster responses are complete: a known name missing is a deletion. Other types
     // have no deletion signal in SotW (xds_protocol.rst, "Deleting Resources").
     const removed = this.fullState ? [...this.ledger.appliedNames()].filter((n) => !present.has(n)) : [];
+    return { changed, present, removed };
+  }
 
-    // 3. One call for the whole response; the watcher applies all of it or none.
-    const rejected = callWatcher(watcher, this.typeUrl, { changed, removed, version, isFullState: this.fullState });
-    if (rejected.length > 0) return this.nack(response, rejected, changed.keys());
-
+  /**
+   * Records an accepted update in the ledger. The watcher may have narrowed the interest while
+   * it was applying; names it let go of are not recorded (if asked for again, they must reach it).
+   */
+  private commit(changed: ReadonlyMap<string, ChangedResource>, present: ReadonlySet<string>, removed: readonly string[]): void {
     const now = this.now();
-    for (const [name, c] of changed) this.ledger.apply(name, { version: c.version, hash: hashes.get(name)!, lastUpdatedMs: now });
+    for (const [name, c] of changed) {
+      if (isInterested(this.interest, name)) this.ledger.apply(name, { version: c.version, hash: c.hash!, lastUpdatedMs: now });
+    }
     for (const name of present) this.ledger.confirm(name);
     // An explicitly requested Listener/Cluster missing from the complete set does not exist.
     for (const name of removed) this.ledger.remove(name, !this.interest.wildcard && this.interest.names.has(name));
-    this.version = version;
-    this.lastAckedNonce = response.nonce;
     this.lastUpdatedMs = now;
-    this.acks++;
-    if (log.debugEnabled) {
-      log.debug(`sotw ${shortTypeName(this.typeUrl)}: ACK version ${version} (${changed.size} changed, ${removed.length} removed, ${present.size - changed.size} unchanged)`);
-    }
-    return { request: this.request(undefined), kind: 'ack', version };
   }
 
   status(): TypeStatus {
@@ -188,14 +227,23 @@ export class SotwSubscription implements SotwTypeSubscription {
   // === Requests ===
 
   /** NACK: previous accepted version, this nonce, error_detail; nothing of the response kept. */
-  private nack(response: RawDiscoveryResponse, errors: readonly string[], names: Iterable<string>): ResponseOutcome {
+  private nack(response: RawDiscoveryResponse, errors: readonly string[], names: Iterable<string>, epoch = this.streamEpoch): ResponseOutcome {
     const details = nackMessage(errors);
     const failure: UpdateFailure = { versionInfo: response.version_info, nonce: response.nonce, details, lastUpdateAttemptMs: this.now() };
     this.lastNack = failure;
     this.nacks++;
     this.ledger.reject(names, failure);
     log.warn(`gRPC config for ${this.typeUrl} rejected: ${details}`);
-    return { request: this.request({ code: NACK_STATUS_CODE, message: details }), kind: 'nack', version: this.version };
+    return { request: this.answer(epoch, { code: NACK_STATUS_CODE, message: details }), kind: 'nack', version: this.version };
+  }
+
+  /**
+   * The ACK/NACK for a response that came on stream `epoch`; none if that stream has been replaced
+   * while the watcher was applying (its nonce means nothing on the new one, whose first request
+   * already carried the interest).
+   */
+  private answer(epoch: number, errorDetail: ProtoObject | undefined): ProtoObject | undefined {
+    return epoch === this.streamEpoch ? this.request(errorDetail) : undefined;
   }
 
   /** The one request shape of SotW: accepted version, latest nonce, full name list. */

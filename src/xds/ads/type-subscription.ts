@@ -55,7 +55,10 @@ export function isInterested(interest: Interest, name: string): boolean {
 
 /** The outcome of one response: the request that answers it. */
 export interface ResponseOutcome {
-  /** The ACK/NACK request (without `node`), or undefined when the response is ignored. */
+  /**
+   * The ACK/NACK request (without `node`), or undefined when the response is ignored or came on a
+   * stream that was replaced while the watcher was applying it.
+   */
   readonly request: ProtoObject | undefined;
   /** 'ack', 'nack', or 'none' (an ignored response or a plain re-request). */
   readonly kind: 'ack' | 'nack' | 'none';
@@ -85,20 +88,26 @@ export interface TypeSubscription {
 
 /** The SotW state machine's response entry point. */
 export interface SotwTypeSubscription extends TypeSubscription {
-  /** Decodes, hands the update to `watcher`, and returns the ACK/NACK. */
-  handleResponse(response: RawDiscoveryResponse, watcher: XdsWatcher): ResponseOutcome;
+  /**
+   * Decodes, hands the update to `watcher`, and resolves to the ACK/NACK once the watcher has
+   * settled (see {@link XdsWatcher.onUpdate}). The caller handles one response at a time.
+   */
+  handleResponse(response: RawDiscoveryResponse, watcher: XdsWatcher): Promise<ResponseOutcome>;
 }
 
 /** The delta state machine's response entry point. */
 export interface DeltaTypeSubscription extends TypeSubscription {
-  /** Decodes, hands the update to `watcher`, and returns the ACK/NACK. */
-  handleResponse(response: RawDeltaDiscoveryResponse, watcher: XdsWatcher): ResponseOutcome;
+  /** As {@link SotwTypeSubscription.handleResponse}. */
+  handleResponse(response: RawDeltaDiscoveryResponse, watcher: XdsWatcher): Promise<ResponseOutcome>;
 }
 
-/** Calls `watcher.onUpdate` so that a throw becomes a NACK line instead of escaping a stream callback. */
-export function callWatcher(watcher: XdsWatcher, typeUrl: XdsTypeUrl, update: Parameters<XdsWatcher['onUpdate']>[1]): string[] {
+/**
+ * Calls `watcher.onUpdate` and waits for its verdict, so that a throw or a rejected promise
+ * becomes a NACK line instead of escaping a stream callback.
+ */
+export async function callWatcher(watcher: XdsWatcher, typeUrl: XdsTypeUrl, update: Parameters<XdsWatcher['onUpdate']>[1]): Promise<string[]> {
   try {
-    const errors = watcher.onUpdate(typeUrl, update);
+    const errors = await watcher.onUpdate(typeUrl, update);
     return Array.isArray(errors) ? errors.map(String) : [];
   } catch (err) {
     return [`update rejected: ${err instanceof Error ? err.message : String(err)}`];

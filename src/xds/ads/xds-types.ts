@@ -38,6 +38,12 @@ export interface ChangedResource {
   readonly resource: Record<string, unknown>;
   /** Delta: the resource's own `version`; SotW: the response's `version_info`. */
   readonly version: string;
+  /**
+   * Digest of the resource's serialized bytes as received (sha1, base64): equal digests mean
+   * identical resources, so a watcher can recognise a copy it already holds without hashing the
+   * decoded object again. Absent when the resource did not arrive as bytes (e.g. from a file).
+   */
+  readonly hash?: string;
 }
 
 /** What one accepted-or-rejected response means, handed to {@link XdsWatcher.onUpdate}. */
@@ -66,12 +72,24 @@ export interface ResourceUpdate {
 export interface XdsWatcher {
   /**
    * Applies one response atomically. Called once per response whose resources all decoded, even
-   * when nothing changed (so versions and `update_success` move). Return `[]` to ACK, or error
-   * strings (each naming the resource and field) to NACK, in which case nothing of this update
-   * may have been applied. A throw counts as a NACK with the error's message.
+   * when nothing changed (so versions and `update_success` move). Return (or resolve to) `[]` to
+   * ACK, or error strings (each naming the resource and field) to NACK, in which case nothing of
+   * this update may have been applied. A throw or a rejected promise counts as a NACK with the
+   * error's message.
+   *
+   * The result may be a promise, so a watcher can validate a big update in time slices instead
+   * of blocking the event loop. Until it settles the client: sends no ACK/NACK for the response
+   * (it is built afterwards, from the outcome); handles no further response of any type
+   * (responses are handled one at a time, in arrival order); and holds this type's own
+   * subscription changes, which then ride on the ACK/NACK. Other types' subscription changes go
+   * out at once. The watcher should therefore settle once the update is validated and committed,
+   * not wait for work that needs another response. If the stream is replaced meanwhile, the
+   * outcome still updates the client's state but nothing is sent for it (its nonce belongs to the
+   * old stream).
+   *
    * May call {@link AdsClient.subscribe} (for any type) re-entrantly.
    */
-  onUpdate(typeUrl: XdsTypeUrl, update: ResourceUpdate): string[];
+  onUpdate(typeUrl: XdsTypeUrl, update: ResourceUpdate): string[] | Promise<string[]>;
   /**
    * Connection state changes, for the `control_plane.connected_state` gauge and logs. `true`
    * once the channel is ready (or a response arrived) on a new stream; `false` when that stream
