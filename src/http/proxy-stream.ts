@@ -25,6 +25,7 @@ import { isGrpcContentType } from '../router/matchers';
 import { RetryState } from './retry-state';
 import { computeRequestHash } from '../router/hash-policy';
 import type { PickContext } from '../upstream/picker';
+import type { ResponseFlag } from './response-flags';
 import { StreamInfo } from './stream-info';
 import { clusterStats, type ClusterScope } from '../stats';
 
@@ -525,46 +526,36 @@ export class ProxyStream implements UpstreamHandler {
     this.cluster!.stats.upstream_rq_timeout++;
     if (this.host) this.host.stats.rq_timeout++;
     if (this.host && !this.responseStarted) this.clusterScope!.chargeCode(504);
-    this.upstream?.cancel();
-    this.releaseUpstream(false);
-    if (this.responseStarted) {
-      this.info.setFlag('UT');
-      this.info.responseCodeDetails = 'upstream_response_timeout';
-      this.ds.reset(NGHTTP2_CANCEL);
-      this.finish();
-      return;
-    }
-    this.localReply({ status: 504, body: 'upstream request timeout', flag: 'UT', details: 'upstream_response_timeout' });
+    this.endOnTimer({ status: 504, body: 'upstream request timeout', flag: 'UT', details: 'upstream_response_timeout' });
   };
 
   private readonly onMaxStreamDuration = (): void => {
     if (this.done) return;
-    this.upstream?.cancel();
-    this.releaseUpstream(false);
-    if (this.responseStarted) {
-      this.info.setFlag('UMSDR');
-      this.info.responseCodeDetails = 'upstream_max_stream_duration_reached';
-      this.ds.reset(NGHTTP2_CANCEL);
-      this.finish();
-      return;
-    }
-    this.localReply({ status: 408, body: 'upstream max stream duration reached', flag: 'UMSDR', details: 'upstream_max_stream_duration_reached', grpcStatus: 4 });
+    this.endOnTimer({ status: 408, body: 'upstream max stream duration reached', flag: 'UMSDR', details: 'upstream_max_stream_duration_reached', grpcStatus: 4 });
   };
 
   /** Called by the connection manager's sweep when no bytes moved for stream_idle_timeout. */
   onIdleTimeout(): void {
     if (this.done) return;
     this.hcm.stats.downstream_rq_idle_timeout++;
+    this.endOnTimer({ status: 408, body: 'stream timeout', flag: 'SI', details: 'stream_idle_timeout', grpcStatus: 4 });
+  }
+
+  /**
+   * A timer ended the stream: abandon the upstream, then answer locally, or, once the
+   * response has started, record the flag and reset the downstream stream.
+   */
+  private endOnTimer(reply: LocalReply & { readonly flag: ResponseFlag }): void {
     this.upstream?.cancel();
     this.releaseUpstream(false);
-    if (this.responseStarted) {
-      this.info.setFlag('SI');
-      this.info.responseCodeDetails = 'stream_idle_timeout';
-      this.ds.reset(NGHTTP2_CANCEL);
-      this.finish();
+    if (!this.responseStarted) {
+      this.localReply(reply);
       return;
     }
-    this.localReply({ status: 408, body: 'stream timeout', flag: 'SI', details: 'stream_idle_timeout', grpcStatus: 4 });
+    this.info.setFlag(reply.flag);
+    this.info.responseCodeDetails = reply.details;
+    this.ds.reset(NGHTTP2_CANCEL);
+    this.finish();
   }
 
   // === Helpers ===

@@ -209,8 +209,8 @@ export class Listener {
   };
 
   private readonly onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
-    const sock = stream.session?.socket;
-    const ds = new H2Downstream(stream, headers, localOf(sock), remoteOf(sock));
+    const ends = stream.session ? endsOf(stream.session) : NO_ENDS;
+    const ds = new H2Downstream(stream, headers, ends.local, ends.remote);
     this.hcm.handle(ds);
   };
 
@@ -219,6 +219,20 @@ export class Listener {
     const ds = new H1Downstream(req, res, localOf(req.socket), remoteOf(req.socket));
     this.hcm.handle(ds);
   };
+}
+
+const NO_ENDS = { local: '', remote: '' };
+const sessionEnds = new WeakMap<Http2Session, { readonly local: string; readonly remote: string }>();
+
+/** A session's addresses, formatted once per connection rather than per stream. */
+function endsOf(session: Http2Session): { readonly local: string; readonly remote: string } {
+  let ends = sessionEnds.get(session);
+  if (!ends) {
+    const sock = session.socket;
+    ends = { local: localOf(sock), remote: remoteOf(sock) };
+    sessionEnds.set(session, ends);
+  }
+  return ends;
 }
 
 function localOf(s: { localAddress?: string | undefined; localPort?: number | undefined } | undefined): string {
