@@ -32,6 +32,8 @@ export interface HcmStats {
   downstream_rq_5xx: number;
   no_route: number;
   no_cluster: number;
+  downstream_cx_protocol_error: number;
+  downstream_rq_too_many_premature_resets: number;
 }
 
 /**

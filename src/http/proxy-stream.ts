@@ -29,7 +29,7 @@ import type { ResponseFlag } from './response-flags';
 import { StreamInfo } from './stream-info';
 import { clusterStats, type ClusterScope } from '../stats';
 
-const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2.constants;
 /** Replays of a provably unprocessed request before giving up. */
 const MAX_UNPROCESSED_REPLAYS = 3;
 const RESET_BEFORE = 'upstream connect error or disconnect/reset before headers. reset reason: ';
@@ -464,6 +464,11 @@ export class ProxyStream implements UpstreamHandler {
   };
 
   private readonly onDownstreamEnd = (): void => {
+    if (this.ds.bodyMatchesContentLength?.() === false) {
+      // A body that contradicts its content-length is malformed (RFC 9113 §8.1.1): reset, never complete upstream.
+      this.ds.reset(NGHTTP2_PROTOCOL_ERROR);
+      return;
+    }
     this.downstreamEnded = true;
     this.info.lastDownstreamRxByteMs = this.info.elapsedMs();
     if (this.upstreamReady) this.upstream!.end();

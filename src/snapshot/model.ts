@@ -66,6 +66,14 @@ export interface Http2OptionsModel {
   readonly keepaliveIntervalMs: number;
   /** connection_keepalive.timeout in ms. */
   readonly keepaliveTimeoutMs: number;
+  /** Flood protection (Envoy defaults 10000, 1000, 1, 100, 10); see docs/compat.md for how each is enforced. */
+  readonly maxOutboundFrames: number;
+  readonly maxOutboundControlFrames: number;
+  readonly maxConsecutiveInboundFramesWithEmptyPayload: number;
+  readonly maxInboundPriorityFramesPerStream: number;
+  readonly maxInboundWindowUpdateFramesPerDataFrameSent: number;
+  /** stream_error_on_invalid_http_messaging (Envoy default false). */
+  readonly streamErrorOnInvalidHttpMessaging: boolean;
 }
 
 export interface HttpConnectionManagerModel {
@@ -92,6 +100,8 @@ export interface HttpConnectionManagerModel {
   readonly drainTimeoutMs: number;
   readonly http2: Http2OptionsModel;
   readonly maxRequestHeadersKb: number;
+  /** common_http_protocol_options.max_headers_count (Envoy default 100), pseudo-headers included. */
+  readonly maxHeadersCount: number;
   /** Router `suppress_envoy_headers`: add no x-envoy-* headers. */
   readonly suppressEnvoyHeaders: boolean;
   /** common_http_protocol_options.headers_with_underscores_action (Envoy default ALLOW). */
