@@ -17,7 +17,11 @@ import { benchBootstrap } from './bench-config';
 
 /** The path names, in table order. */
 export const PATH_NAMES = ['direct', 'legate', 'haproxy', 'nginx'] as const;
-export type PathName = (typeof PATH_NAMES)[number];
+/**
+ * `legate-base`: another Legate build (`--legate-baseline <dist/src/main.js>`) measured in
+ * the same run, for before/after comparisons of a change.
+ */
+export type PathName = (typeof PATH_NAMES)[number] | 'legate-base';
 
 /** One running path. */
 export interface RunningPath {
@@ -171,24 +175,34 @@ http {
 }
 
 /** Start one path in front of the backend on `backendPort`. `tmp` holds the generated configs. */
-export async function startPath(name: PathName, backendPort: number, tmp: string, legateArgs: readonly string[], legateEnv: NodeJS.ProcessEnv = {}): Promise<RunningPath> {
+export async function startPath(
+  name: PathName,
+  backendPort: number,
+  tmp: string,
+  legateArgs: readonly string[],
+  legateNodeArgs: readonly string[] = [],
+  baselineEntry?: string,
+): Promise<RunningPath> {
   switch (name) {
     case 'direct':
       return { name, target: `127.0.0.1:${backendPort}`, pid: undefined, version: 'bench echo backend', stop: async () => undefined };
+    case 'legate-base':
     case 'legate': {
       const adminPort = await freePort();
       const listenerPort = await freePort();
+      if (name === 'legate-base' && baselineEntry === undefined) throw new Error('legate-base needs --legate-baseline <path of another build\'s dist/src/main.js>');
       const legate: LegateProcess = await startLegate({
+        ...(name === 'legate-base' ? { entry: baselineEntry } : {}),
         configYaml: benchBootstrap({ adminPort, listenerPort, backendPort }),
         args: legateArgs,
-        env: legateEnv,
+        nodeArgs: legateNodeArgs,
         readyTimeoutMs: 20_000,
       });
       return {
         name,
         target: `127.0.0.1:${listenerPort}`,
         pid: legate.pid,
-        version: `Legate${legateArgs.length > 0 ? ` ${legateArgs.join(' ')}` : ''}`,
+        version: `${name === 'legate-base' ? `Legate baseline (${baselineEntry})` : 'Legate'}${legateArgs.length > 0 ? ` ${legateArgs.join(' ')}` : ''}`,
         stop: async () => {
           await legate.stop('SIGTERM', 10_000);
         },

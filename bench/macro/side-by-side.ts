@@ -15,10 +15,15 @@
  *   npm run bench -- [--quick] [--paths direct,legate,haproxy,nginx] [--workloads unary-small,...]
  *       [--duration 5] [--open-duration 5] [--warmup 2000] [--rate N] [--no-append]
  *       [--out-dir bench/results] [--legate-arg X ...] [--profile]
+ *       [--legate-baseline other/dist/src/main.js] [--rounds 1]
  *
  * `--quick` (smoke test): 1 s phases, 300 warm-up calls, open loop at 200 calls/s.
  * `--profile`: Legate runs with `node --cpu-prof`; a self-time summary of each
  * profile is printed and stored in the JSON.
+ * `--legate-baseline`: also measure another Legate build (path `legate-base`, e.g.
+ * a copy of dist/ from before a change) in the same run, for before/after ratios.
+ * `--rounds N`: measure every workload × path N times, interleaved, and report
+ * the median of each figure (errors are summed).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -55,6 +60,8 @@ interface Options {
   readonly outDir: string;
   readonly legateArgs: string[];
   readonly profile: boolean;
+  readonly baselineEntry: string | undefined;
+  readonly rounds: number;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -72,6 +79,8 @@ function parseOptions(argv: readonly string[]): Options {
       'out-dir': { type: 'string' },
       'legate-arg': { type: 'string', multiple: true, default: [] },
       profile: { type: 'boolean', default: false },
+      'legate-baseline': { type: 'string' },
+      rounds: { type: 'string' },
     },
   });
   const quick = values.quick === true;
@@ -81,13 +90,17 @@ function parseOptions(argv: readonly string[]): Options {
     if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got "${text}"`);
     return n;
   };
+  const baselineEntry = values['legate-baseline'] !== undefined ? path.resolve(values['legate-baseline']) : undefined;
+  if (baselineEntry !== undefined && !fs.existsSync(baselineEntry)) throw new Error(`--legate-baseline ${baselineEntry}: no such file`);
+  const known: readonly string[] = [...PATH_NAMES, 'legate-base'];
   const paths = (values.paths ?? PATH_NAMES.join(',')).split(',').map((p) => p.trim()).filter((p) => p !== '');
   for (const p of paths) {
-    if (!(PATH_NAMES as readonly string[]).includes(p)) throw new Error(`unknown path "${p}" in --paths (known: ${PATH_NAMES.join(', ')})`);
+    if (!known.includes(p)) throw new Error(`unknown path "${p}" in --paths (known: ${known.join(', ')})`);
   }
+  if (baselineEntry !== undefined && !paths.includes('legate-base')) paths.push('legate-base');
   return {
     quick,
-    paths: PATH_NAMES.filter((p) => paths.includes(p)),
+    paths: (['direct', 'legate-base', 'legate', 'haproxy', 'nginx'] as const).filter((p) => paths.includes(p)),
     workloads: selectWorkloads(values.workloads?.split(',').map((w) => w.trim()).filter((w) => w !== '')),
     durationS: positive('duration', values.duration, quick ? 1 : 5),
     openDurationS: positive('open-duration', values['open-duration'], quick ? 1 : 5),
@@ -97,6 +110,8 @@ function parseOptions(argv: readonly string[]): Options {
     outDir: path.resolve(values['out-dir'] ?? path.join(repoRoot(), 'bench', 'results')),
     legateArgs: values['legate-arg'] as string[],
     profile: values.profile === true,
+    baselineEntry,
+    rounds: Math.round(positive('rounds', values.rounds, 1)),
   };
 }
 
@@ -251,6 +266,33 @@ async function measure(running: RunningPath, workload: Workload, backend: Backen
   };
 }
 
+/** Median of each figure over rounds (errors summed); one round is returned as it is. */
+export function medianCell(rounds: readonly Cell[]): Cell {
+  if (rounds.length === 1) return rounds[0]!;
+  const median = (f: (c: Cell) => number | undefined): number | undefined => {
+    const v = rounds.map(f).filter((x): x is number => x !== undefined && Number.isFinite(x)).sort((a, b) => a - b);
+    if (v.length === 0) return undefined;
+    return v.length % 2 === 1 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+  };
+  const first = rounds[0]!;
+  return {
+    workload: first.workload,
+    path: first.path,
+    h2loadCallsPerS: median((c) => c.h2loadCallsPerS) ?? NaN,
+    genCallsPerS: median((c) => c.genCallsPerS) ?? NaN,
+    cpuUsPerCallMax: median((c) => c.cpuUsPerCallMax),
+    cpuUsPerCallAtRate: median((c) => c.cpuUsPerCallAtRate),
+    openRate: first.openRate,
+    openAchieved: median((c) => c.openAchieved) ?? NaN,
+    p50Us: median((c) => c.p50Us),
+    p99Us: median((c) => c.p99Us),
+    p999Us: median((c) => c.p999Us),
+    idleRssMiB: median((c) => c.idleRssMiB),
+    peakRssMiB: median((c) => c.peakRssMiB),
+    errors: rounds.reduce((a, c) => a + c.errors, 0),
+  };
+}
+
 // === main ===
 
 export interface SideBySideOutput {
@@ -298,16 +340,16 @@ async function main(): Promise<number> {
   const wallStart = Date.now();
   try {
     for (const workload of options.workloads) {
-      for (const name of paths) {
-        const legateEnv: NodeJS.ProcessEnv =
-          options.profile && name === 'legate'
-            ? { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --cpu-prof --cpu-prof-dir=${path.join(profileDir, workload.id)}`.trim() }
-            : {};
-        current = await startPath(name, backend.port, tmp, options.legateArgs, legateEnv);
+      const rounds = new Map<PathName, Cell[]>();
+      for (let round = 1; round <= options.rounds; round++) for (const name of paths) {
+        if (options.rounds > 1) log(`${workload.id}: round ${round} of ${options.rounds}, ${name}`);
+        // node refuses --cpu-prof in NODE_OPTIONS: it goes on node's command line.
+        const nodeArgs = options.profile && name === 'legate' ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, workload.id)}`] : [];
+        current = await startPath(name, backend.port, tmp, options.legateArgs, nodeArgs, options.baselineEntry);
         versions.set(name, current.version);
         try {
           const measured = await measure(current, workload, backend, options, tmp);
-          cells.push(measured.cell);
+          rounds.set(name, [...(rounds.get(name) ?? []), measured.cell]);
           (reports[workload.id] ??= {})[name] = measured.reports;
         } catch (err) {
           log(`${workload.id} · ${name}: FAILED: ${(err as Error).message}`);
@@ -319,13 +361,17 @@ async function main(): Promise<number> {
         if (options.profile && name === 'legate') {
           const dir = path.join(profileDir, workload.id);
           for (const file of fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : []) {
-            const kept = path.join(os.tmpdir(), `legate-bench-${workload.id}.cpuprofile`);
+            const kept = path.join(os.tmpdir(), `legate-bench-${workload.id}-${profiles.length}.cpuprofile`);
             fs.copyFileSync(path.join(dir, file), kept);
             const summary = summarizeCpuProfile(kept);
             profiles.push(summary);
             process.stdout.write(`\n#### CPU profile: ${workload.id}\n\n${renderProfileSummary(summary)}`);
           }
         }
+      }
+      for (const name of paths) {
+        const measured = rounds.get(name);
+        if (measured !== undefined) cells.push(medianCell(measured));
       }
     }
   } finally {
@@ -372,6 +418,7 @@ async function main(): Promise<number> {
         `node generator closed loop ${options.durationS} s, node generator open loop ${options.openDurationS} s at ${rates} calls/s (latencies from call issue to stream close, OK calls, nearest rank). ` +
         'CPU = user+system of the proxy process tree from /proc (nginx master+worker; HAProxy and Legate one process) ÷ calls the backend served in that phase. ' +
         'One worker per proxy; HAProxy `proto h2` both sides, `http-reuse always`; nginx `grpc_pass` with upstream keepalive, `keepalive_requests 1000000`, `http2` listener. ' +
+        (options.rounds > 1 ? `${options.rounds} rounds, paths interleaved within each round; cells are medians over rounds, errors summed. ` : '') +
         `Whole run ${wallS.toFixed(0)} s.`,
       chart: chartLink,
       skipped,
