@@ -220,7 +220,7 @@ async function measure(running: RunningPath, workload: Workload, backend: Backen
   const cpuMax = cpu() - cpuBefore;
   const servedMax = (await backend.requests()) - served;
   const h2Errors = h2.failed + h2.errored + h2.timeout + h2.non2xx + Math.max(0, h2.succeeded - servedMax);
-  log(`${label}: h2load ${Math.round(h2.reqPerSec)} calls/s, backend served ${servedMax}${pid !== undefined ? `, proxy CPU ${((cpuMax * 1e6) / Math.max(1, servedMax)).toFixed(1)} µs/call` : ''}${h2Errors > 0 ? `, ${h2Errors} errors` : ''}`);
+  log(`${label}: h2load ${Math.round(h2.reqPerSec)} calls/s, backend served ${servedMax}${pid !== undefined ? `, proxy CPU ${((cpuMax * 1e6) / Math.max(1, servedMax)).toFixed(1)} µs/call` : ''}${h2Errors > 0 ? `, ${h2Errors} errors (h2load: ${h2.failed} failed, ${h2.errored} errored, ${h2.timeout} timeout, ${h2.non2xx} non-2xx, ${h2.succeeded} succeeded vs ${servedMax} served)` : ''}`);
 
   // Our generator, closed loop.
   const closed = await runGenerator({
