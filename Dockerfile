@@ -22,11 +22,18 @@ COPY --from=build /src/protos ./protos
 COPY package.json ./
 COPY bin ./bin
 COPY config/demo.yaml /etc/legate/demo.yaml
+# `legate` on the PATH (Kubernetes exec hooks: `legate wait`), and `envoy` for pilot-agent, whose
+# default proxy binary path is /usr/local/bin/envoy (Dockerfile.istio adds pilot-agent itself).
+RUN ln -s /opt/legate/bin/legate /usr/local/bin/legate \
+ && ln -s /opt/legate/bin/legate /usr/local/bin/envoy
 # Istio's proxy uid/gid: iptables rules exempt this uid from capture.
 RUN groupadd -g 1337 legate && useradd -u 1337 -g 1337 -s /usr/sbin/nologin -M legate
 USER 1337:1337
 EXPOSE 9901 10000
-HEALTHCHECK --interval=10s --timeout=2s --start-period=5s \
-  CMD node -e "require('http').get('http://127.0.0.1:9901/ready',r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"
+# Docker's health check polls the admin /ready once (Kubernetes ignores it and uses the probes in
+# config/k8s/). Set LEGATE_ADMIN_PORT when the bootstrap's admin port is not the demo's 9901.
+ENV LEGATE_ADMIN_PORT=9901
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s \
+  CMD legate wait --admin-port "$LEGATE_ADMIN_PORT" --timeout-seconds 0 --request-timeout-millis 2000
 ENTRYPOINT ["node", "/opt/legate/bin/legate"]
 CMD ["-c", "/etc/legate/demo.yaml"]

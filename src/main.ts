@@ -8,6 +8,7 @@ import { flushLogs, logger, reopenLogs } from './common/logger';
 import { loadBootstrap } from './bootstrap/bootstrap';
 import { Server } from './server/server';
 import { runIptablesCommand } from './iptables/command';
+import { runWaitCommand } from './cli/wait-command';
 import { reopenAccessLogs } from './access-log/access-logger';
 import { installFastAsyncResourceBind } from './common/async-resource-bind';
 
@@ -18,7 +19,11 @@ async function main(argv: readonly string[]): Promise<number> {
   // serving, and must not turn each failed log write into another error to log.
   for (const out of [process.stdout, process.stderr]) out.on('error', () => undefined);
   // `legate iptables ...`: the sidecar init step (istio-iptables' flags), not the proxy.
-  if (argv[0] === 'iptables') return runIptablesCommand(argv.slice(1));
+  // `istio-iptables` too: Istio's injection template passes that word as the first argument,
+  // so an istio-init container whose command is `legate` runs our rules unchanged.
+  if (argv[0] === 'iptables' || argv[0] === 'istio-iptables') return runIptablesCommand(argv.slice(1));
+  // `legate wait ...`: block until /ready (a postStart hook, like `pilot-agent wait`).
+  if (argv[0] === 'wait') return runWaitCommand(argv.slice(1));
   const parsed = parseCommandLine(argv);
   if (parsed.exit) {
     process.stdout.write(parsed.exit.output.endsWith('\n') ? parsed.exit.output : `${parsed.exit.output}\n`);

@@ -117,6 +117,7 @@ function buildModel(b: ProtoObj, src: BootstrapSource, ctx: DecodeContext): Boot
   checkUnique(listeners.map((l) => l.name), 'static_resources.listeners', 'listener', ctx);
   checkUnique(listeners.map((l) => formatAddress(l.address)).filter((a) => !a.endsWith(':0')), 'static_resources.listeners', 'listener address', ctx);
   checkRouteClusters(listeners, new Set(clusters.map((c) => c.name)), ctx);
+  if (!dynamic?.ads) checkAdsSourcesHaveAds(listeners, clusters, ctx);
   if (dynamic?.ads?.target.kind === 'cluster') {
     const name = dynamic.ads.target.clusterName;
     const xds = clusters.find((c) => c.name === name);
@@ -131,6 +132,24 @@ function checkUnique(names: string[], path: string, what: string, ctx: DecodeCon
   names.forEach((n, i) => {
     if (seen.has(n)) ctx.error(`${path}[${i}]`, `duplicate ${what} "${n}"`);
     seen.add(n);
+  });
+}
+
+/**
+ * Static resources whose RDS/EDS come `ads: {}` need dynamic_resources.ads_config (Envoy: "ADS
+ * must be configured to support an ADS config source"); without it they would warm forever.
+ */
+function checkAdsSourcesHaveAds(listeners: readonly ListenerModel[], clusters: readonly ClusterModel[], ctx: DecodeContext): void {
+  listeners.forEach((l, li) => {
+    l.filterChains.forEach((fc, fi) => {
+      const src = fc.hcm.routeSource;
+      if (src.kind === 'rds' && !src.file) {
+        ctx.error(`static_resources.listeners[${li}].filter_chains[${fi}].filters[*].typed_config.rds.config_source`, 'an ads config source needs dynamic_resources.ads_config');
+      }
+    });
+  });
+  clusters.forEach((c, ci) => {
+    if (c.type === 'EDS' && !c.edsFile) ctx.error(`static_resources.clusters[${ci}].eds_cluster_config.eds_config`, 'an ads config source needs dynamic_resources.ads_config');
   });
 }
 

@@ -18,7 +18,7 @@ import type { BootstrapModel } from '../snapshot/model';
 import { registerStatsEndpoints } from '../stats';
 import { ClusterManager } from '../upstream/cluster-manager';
 import type { ProtoObj } from '../xds/resources/decode-context';
-import { XdsManager } from '../xds/xds-manager';
+import { staticResourcesUseDiscovery, XdsManager } from '../xds/xds-manager';
 import { startXdsTransport, type XdsTransport } from '../xds/xds-transport';
 import { clustersText } from './clusters-text';
 import { configDump } from './config-dump';
@@ -69,10 +69,10 @@ export class Server {
       throw new Error(bindErrors.join('\n'));
     }
     await this.clusters.initialized();
-    if (this.bootstrap.dynamic) {
+    if (this.bootstrap.dynamic || staticResourcesUseDiscovery(this.bootstrap)) {
       const xds = new XdsManager(this.bootstrap, this.clusters, this.listeners);
       this.xds = xds;
-      if (this.bootstrap.dynamic.ads) this.transport = startXdsTransport(this.bootstrap, xds);
+      if (this.bootstrap.dynamic?.ads) this.transport = startXdsTransport(this.bootstrap, xds);
       xds.start(this.transport);
       await xds.ready;
     }

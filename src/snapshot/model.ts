@@ -110,7 +110,13 @@ export interface HttpConnectionManagerModel {
 
 export type RouteSourceModel =
   | { readonly kind: 'inline'; readonly config: RouteConfigModel }
-  | { readonly kind: 'rds'; readonly name: string; readonly initialFetchTimeoutMs: number };
+  | {
+    readonly kind: 'rds';
+    readonly name: string;
+    readonly initialFetchTimeoutMs: number;
+    /** `config_source` is a file (path_config_source / path); absent: through ADS. */
+    readonly file?: FileSourceModel;
+  };
 
 export interface FilterChainModel {
   readonly name: string;
@@ -425,6 +431,8 @@ export interface ClusterModel {
   readonly edsServiceName: string | undefined;
   /** EDS: how long the cluster may warm without its first assignment (0 = forever, Envoy default 15 s). */
   readonly edsInitialFetchTimeoutMs: number;
+  /** EDS: `eds_config` is a file (path_config_source / path); absent: through ADS. */
+  readonly edsFile?: FileSourceModel;
   readonly connectTimeoutMs: number;
   /** Load-balancing policy (lb_policy or the first supported typed load_balancing_policy). */
   readonly lbPolicy: LbPolicy;
@@ -457,7 +465,14 @@ export interface ClusterModel {
 /** Where an xDS type comes from. */
 export type ConfigSourceModel =
   | { readonly kind: 'ads'; readonly initialFetchTimeoutMs: number }
-  | { readonly kind: 'path'; readonly path: string; readonly initialFetchTimeoutMs: number };
+  | { readonly kind: 'path'; readonly path: string; readonly initialFetchTimeoutMs: number; readonly watchedDirectory?: string };
+
+/** A filesystem xDS source: the file (a DiscoveryResponse) and, optionally, the directory whose moves trigger a re-read. */
+export interface FileSourceModel {
+  readonly path: string;
+  /** `path_config_source.watched_directory.path` (e.g. a Kubernetes ConfigMap mount, updated by symlink swap). */
+  readonly watchedDirectory?: string;
+}
 
 export interface AdsConfigModel {
   readonly apiType: 'GRPC' | 'DELTA_GRPC';

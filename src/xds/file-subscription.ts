@@ -1,9 +1,12 @@
 /**
  * Filesystem subscriptions (`path_config_source` / deprecated `path`): the file holds a
  * DiscoveryResponse in YAML or JSON whose `resources` are the complete set for one type,
- * as Envoy reads them. The file is re-read when it changes; as with Envoy, writers should
- * replace it atomically (write a temp file, then rename it over). A bad file is logged
- * and ignored: the last good configuration keeps serving.
+ * as Envoy reads them (LDS and CDS from dynamic_resources; RDS and EDS from the config sources
+ * of listeners and clusters). The file is re-read when it changes; as with Envoy, writers should
+ * replace it atomically (write a temp file, then rename it over). With `watched_directory`, any
+ * change in that directory triggers the re-read instead (a Kubernetes ConfigMap mount swaps a
+ * symlink there, and the file's own name never changes). A bad file is logged and ignored: the
+ * last good configuration keeps serving.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,7 +14,9 @@ import { parseConfigText } from '../bootstrap/read-config-file';
 import { logger } from '../common/logger';
 import { lookupMessage } from '../proto/envoy-protos';
 import { decodeJson } from '../proto/proto-json';
+import { resourceNameOf } from './ads/resource-decoder';
 import type { ProtoObj } from './resources/decode-context';
+import { TYPE } from './type-urls';
 import type { XdsManager } from './xds-manager';
 
 const log = logger('config');
@@ -24,17 +29,22 @@ export class FileSubscription {
   /** The reload in progress: reloads run one at a time (each diffs against the names the previous one committed). */
   private reloading: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly file: string, private readonly typeUrl: string, private readonly xds: XdsManager) {}
+  constructor(
+    private readonly file: string,
+    private readonly typeUrl: string,
+    private readonly xds: XdsManager,
+    private readonly watchedDirectory?: string,
+  ) {}
 
   start(): void {
     void this.reload();
-    const dir = path.dirname(path.resolve(this.file));
+    const dir = this.watchedDirectory ?? path.dirname(path.resolve(this.file));
     const base = path.basename(this.file);
     try {
       // Watch the directory: an atomic rename replaces the file's inode, which a watch on
-      // the file itself would miss.
+      // the file itself would miss. A watched_directory reloads on any change in it.
       this.watcher = fs.watch(dir, (_event, name) => {
-        if (name === null || name === base) this.schedule();
+        if (this.watchedDirectory !== undefined || name === null || name === base) this.schedule();
       });
       this.watcher.on('error', (err) => log.warn(`watching ${this.file}: ${err.message}`));
     } catch (err) {
@@ -92,8 +102,8 @@ export class FileSubscription {
         errors.push(`resources[${i}]: expected ${this.typeUrl}, got ${String(r['@type'])}`);
         return;
       }
-      const name = String(r['name'] ?? '');
-      if (!name) errors.push(`resources[${i}]: name is required`);
+      const name = resourceNameOf(this.typeUrl, r) ?? '';
+      if (!name) errors.push(`resources[${i}]: ${this.typeUrl === TYPE.endpoints ? 'cluster_name' : 'name'} is required`);
       else if (changed.has(name)) errors.push(`resources[${i}]: duplicate name "${name}"`);
       else changed.set(name, { resource: r, version });
     });

@@ -22,7 +22,7 @@ import { createHash } from 'node:crypto';
 import { logger } from '../common/logger';
 import { TimeSlicer, nextTurn } from '../common/time-slices';
 import type { ListenerManager, ListenerSpec } from '../listener/listener-manager';
-import type { BootstrapModel, ClusterModel, EndpointModel, ListenerModel, RouteConfigModel } from '../snapshot/model';
+import type { BootstrapModel, ClusterModel, EndpointModel, FileSourceModel, ListenerModel, RouteConfigModel } from '../snapshot/model';
 import type { ClusterManager } from '../upstream/cluster-manager';
 import { decodeCluster, decodeLoadAssignment } from './resources/cluster';
 import { DecodeContext, formatIssue, type ProtoObj } from './resources/decode-context';
@@ -83,6 +83,8 @@ export class XdsManager {
   private readonly fetchTimers = new Map<string, NodeJS.Timeout>();
   private subscriber: XdsSubscriber | undefined;
   private readonly files: FileSubscription[] = [];
+  /** RDS/EDS files referenced by the current listeners and clusters, by `typeUrl|path|watched dir`. */
+  private readonly referencedFiles = new Map<string, FileSubscription>();
   /** The update being validated/committed: the next one starts after it. */
   private updating: Promise<unknown> = Promise.resolve();
   /** The apply in progress (or done); applies run one after another. */
@@ -120,7 +122,7 @@ export class XdsManager {
       if (!src) continue;
       if (src.kind === 'ads') subscriber?.subscribe(type, 'wildcard');
       else {
-        const fileSub = new FileSubscription(src.path, type, this);
+        const fileSub = new FileSubscription(src.path, type, this, src.watchedDirectory);
         this.files.push(fileSub);
         fileSub.start();
       }
@@ -131,6 +133,7 @@ export class XdsManager {
   close(): void {
     this.closed = true;
     for (const f of this.files) f.close();
+    for (const f of this.referencedFiles.values()) f.close();
     for (const t of this.fetchTimers.values()) clearTimeout(t);
   }
 
@@ -303,14 +306,48 @@ export class XdsManager {
     }
   }
 
-  /** Subscriptions follow references: RDS names from listeners, EDS names from clusters. */
+  /**
+   * Subscriptions follow references: RDS names from listeners, EDS names from clusters, through
+   * ADS, or by reading the file their config source names.
+   */
   private followReferences(listenerModels: readonly ListenerModel[], clusterModels: readonly ClusterModel[]): void {
     const rdsNames = new Set<string>();
-    for (const l of listenerModels) for (const fc of l.filterChains) if (fc.hcm.routeSource.kind === 'rds') rdsNames.add(fc.hcm.routeSource.name);
+    const files = new Map<string, { typeUrl: string; file: FileSourceModel }>();
+    const wantFile = (typeUrl: string, file: FileSourceModel): void => {
+      files.set(`${typeUrl}|${file.path}|${file.watchedDirectory ?? ''}`, { typeUrl, file });
+    };
+    for (const l of listenerModels) {
+      for (const fc of l.filterChains) {
+        const src = fc.hcm.routeSource;
+        if (src.kind !== 'rds') continue;
+        if (src.file) wantFile(TYPE.routeConfig, src.file);
+        else rdsNames.add(src.name);
+      }
+    }
     const edsNames = new Set<string>();
-    for (const c of clusterModels) if (c.type === 'EDS' && c.edsServiceName) edsNames.add(c.edsServiceName);
+    for (const c of clusterModels) {
+      if (c.type !== 'EDS' || !c.edsServiceName) continue;
+      if (c.edsFile) wantFile(TYPE.endpoints, c.edsFile);
+      else edsNames.add(c.edsServiceName);
+    }
     this.subscriber?.subscribe(TYPE.routeConfig, [...rdsNames].sort());
     this.subscriber?.subscribe(TYPE.endpoints, [...edsNames].sort());
+    this.syncFileSubscriptions(files);
+  }
+
+  /** Starts a subscription for each newly referenced RDS/EDS file; stops those no longer referenced. */
+  private syncFileSubscriptions(wanted: ReadonlyMap<string, { typeUrl: string; file: FileSourceModel }>): void {
+    for (const [key, sub] of this.referencedFiles) {
+      if (wanted.has(key)) continue;
+      sub.close();
+      this.referencedFiles.delete(key);
+    }
+    for (const [key, { typeUrl, file }] of wanted) {
+      if (this.referencedFiles.has(key)) continue;
+      const sub = new FileSubscription(file.path, typeUrl, this, file.watchedDirectory);
+      this.referencedFiles.set(key, sub);
+      sub.start();
+    }
   }
 
   /**
@@ -398,6 +435,15 @@ export class XdsManager {
       default: return undefined;
     }
   }
+}
+
+/**
+ * True when static resources need discovery even without dynamic_resources: a static listener
+ * whose routes come from RDS, or a static EDS cluster (from ADS or a file).
+ */
+export function staticResourcesUseDiscovery(bootstrap: BootstrapModel): boolean {
+  return bootstrap.listeners.some((l) => l.filterChains.some((fc) => fc.hcm.routeSource.kind === 'rds'))
+    || bootstrap.clusters.some((c) => c.type === 'EDS');
 }
 
 function withEndpoints(c: ClusterModel, endpoints: readonly EndpointModel[]): ClusterModel {

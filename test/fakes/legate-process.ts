@@ -31,6 +31,8 @@ export interface StartLegateOptions {
    * resolves as soon as the process has spawned.
    */
   readonly adminPort?: number;
+  /** False: resolve once the process has spawned, without waiting for `/ready` (default true). */
+  readonly waitForReady?: boolean;
   /** How long to wait for `/ready` to answer 200; default 15000 ms. */
   readonly readyTimeoutMs?: number;
   /** Script to run with node instead of `bin/legate` / `dist/src/main.js` (for testing this helper). */
@@ -238,7 +240,7 @@ export async function startLegate(options: StartLegateOptions): Promise<LegatePr
 
   const timeoutMs = options.readyTimeoutMs ?? 15000;
   const deadline = Date.now() + timeoutMs;
-  if (adminPort === undefined) {
+  if (adminPort === undefined || options.waitForReady === false) {
     await new Promise<void>((resolve) => {
       child.once('spawn', () => resolve());
       void exited.then(() => resolve());

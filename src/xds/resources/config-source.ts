@@ -1,4 +1,4 @@
-import type { AdsConfigModel, ConfigSourceModel } from '../../snapshot/model';
+import type { AdsConfigModel, ConfigSourceModel, FileSourceModel } from '../../snapshot/model';
 import { durationMs, type DecodeContext, type ProtoObj } from './decode-context';
 
 /** Envoy's default initial_fetch_timeout. */
@@ -15,7 +15,10 @@ export function decodeConfigSource(cs: ProtoObj | undefined, path: string, ctx: 
   }
   const initialFetchTimeoutMs = durationMs(cs.initial_fetch_timeout, DEFAULT_INITIAL_FETCH_TIMEOUT_MS);
   if (cs.ads !== undefined) return { kind: 'ads', initialFetchTimeoutMs };
-  if (cs.path_config_source) return { kind: 'path', path: String(cs.path_config_source.path ?? ''), initialFetchTimeoutMs };
+  if (cs.path_config_source) {
+    const watched = cs.path_config_source.watched_directory?.path;
+    return { kind: 'path', path: String(cs.path_config_source.path ?? ''), initialFetchTimeoutMs, ...(watched ? { watchedDirectory: String(watched) } : {}) };
+  }
   if (cs.path !== undefined) return { kind: 'path', path: String(cs.path), initialFetchTimeoutMs };
   if (cs.api_config_source) {
     ctx.error(`${path}.api_config_source`, 'per-type (non-aggregated) xDS config sources are not supported yet; use ads: {}');
@@ -27,6 +30,19 @@ export function decodeConfigSource(cs: ProtoObj | undefined, path: string, ctx: 
   }
   ctx.error(path, 'one of ads, path_config_source or path is required');
   return undefined;
+}
+
+/**
+ * The file of a filesystem config source for RDS/EDS, or undefined for ADS; an empty path is an
+ * error named at `path`.
+ */
+export function fileSourceOf(cs: ConfigSourceModel | undefined, path: string, ctx: DecodeContext): FileSourceModel | undefined {
+  if (cs?.kind !== 'path') return undefined;
+  if (!cs.path) {
+    ctx.error(`${path}.path_config_source.path`, 'path is required');
+    return undefined;
+  }
+  return cs.watchedDirectory ? { path: cs.path, watchedDirectory: cs.watchedDirectory } : { path: cs.path };
 }
 
 /** Decodes `config.core.v3.ApiConfigSource` as used by `dynamic_resources.ads_config`. */
