@@ -4,14 +4,16 @@
  * plus one line in builtins.ts. An unknown type is reported by name, never ignored
  * silently (unless the config marks it optional, as Envoy allows).
  */
-import type { AccessLogModel } from '../snapshot/model';
+import type { AccessLogModel, IstioStatsFilterModel } from '../snapshot/model';
 import type { DecodeContext, ProtoObj } from '../xds/resources/decode-context';
 
 /** What an HTTP filter contributes to the filter chain. */
 export type HttpFilterModel =
   | { readonly kind: 'router'; readonly suppressEnvoyHeaders: boolean }
   /** Accepted and documented as having no effect in Legate (see docs/compat.md). */
-  | { readonly kind: 'noop'; readonly name: string };
+  | { readonly kind: 'noop'; readonly name: string }
+  /** Istio's stats filter: Istio's standard metrics (src/stats/istio/). */
+  | { readonly kind: 'istio_stats'; readonly config: IstioStatsFilterModel };
 
 export interface HttpFilterFactory {
   /** Decodes the typed_config (may be an unresolved Any) into a filter model. */

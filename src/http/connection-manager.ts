@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http2';
 import { AccessLogger } from '../access-log/access-logger';
 import { RouteTable } from '../router/route-table';
-import type { HttpConnectionManagerModel, RouteConfigModel } from '../snapshot/model';
+import type { HttpConnectionManagerModel, ListenerModel, RouteConfigModel } from '../snapshot/model';
+import { istioMetrics } from '../stats/istio/istio-metrics';
+import { IstioStatsRecorder } from '../stats/istio/istio-recorder';
+import { statsStore } from '../stats/store';
 import type { ClusterManager } from '../upstream/cluster-manager';
 import { hcmRqTime, hcmStats, type Histogram } from '../stats';
 import type { Downstream } from './downstream';
@@ -48,12 +51,27 @@ export class HttpConnectionManager {
   readonly stats: HcmStats;
   /** `http.<stat_prefix>.downstream_rq_time`. */
   private readonly rqTime: Histogram;
+  /** Istio's standard metrics, when the chain has Istio's stats filter. */
+  readonly istioStats: IstioStatsRecorder | undefined;
   /** Streams in flight, swept once a second for the stream idle timeout. */
   readonly active = new Set<ProxyStream>();
   private sweeper: NodeJS.Timeout | undefined;
 
-  constructor(readonly model: HttpConnectionManagerModel, readonly routeConfig: RouteConfigModel, readonly clusters: ClusterManager, flushIntervalMs: number) {
+  constructor(
+    readonly model: HttpConnectionManagerModel,
+    readonly routeConfig: RouteConfigModel,
+    readonly clusters: ClusterManager,
+    flushIntervalMs: number,
+    /** The listener's traffic_direction: decides Istio's `reporter`. */
+    direction?: ListenerModel['trafficDirection'],
+  ) {
     this.stats = hcmStats(model.statPrefix);
+    if (model.istioStats) {
+      const metrics = istioMetrics();
+      metrics.attach(statsStore());
+      metrics.recordBuild();
+      this.istioStats = new IstioStatsRecorder(model.istioStats, direction, clusters, metrics);
+    }
     this.rqTime = hcmRqTime(model.statPrefix);
     this.routes = new RouteTable(routeConfig);
     this.accessLoggers = model.accessLogs.map((m) => new AccessLogger(m, flushIntervalMs));
@@ -89,6 +107,7 @@ export class HttpConnectionManager {
     else if (c >= 200) s.downstream_rq_2xx++;
     else if (c >= 100) s.downstream_rq_1xx++;
     this.rqTime.record(info.lastDownstreamTxByteMs >= 0 ? info.lastDownstreamTxByteMs : info.elapsedMs());
+    this.istioStats?.record(info);
     for (const l of this.accessLoggers) l.log(info);
   }
 

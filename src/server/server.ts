@@ -16,6 +16,7 @@ import { logger } from '../common/logger';
 import { ListenerManager, type ListenerSpec } from '../listener/listener-manager';
 import type { BootstrapModel } from '../snapshot/model';
 import { registerStatsEndpoints } from '../stats';
+import { istioMetrics } from '../stats/istio/istio-metrics';
 import { ClusterManager } from '../upstream/cluster-manager';
 import type { ProtoObj } from '../xds/resources/decode-context';
 import { staticResourcesUseDiscovery, XdsManager } from '../xds/xds-manager';
@@ -47,6 +48,8 @@ export class Server {
     private readonly bootstrapProto: ProtoObj = {},
   ) {
     this.listeners = new ListenerManager(this.clusters, options.fileFlushIntervalMs, options.drainTimeMs);
+    // Istio's stats filter labels the local side from node metadata.
+    istioMetrics().setNode(bootstrap.node.metadata);
   }
 
   /** Builds everything and binds; rejects with a clear message (e.g. a port in use). */

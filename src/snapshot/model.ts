@@ -106,6 +106,20 @@ export interface HttpConnectionManagerModel {
   readonly suppressEnvoyHeaders: boolean;
   /** common_http_protocol_options.headers_with_underscores_action (Envoy default ALLOW). */
   readonly headersWithUnderscoresAction: 'ALLOW' | 'REJECT_REQUEST' | 'DROP_HEADER';
+  /** Istio's stats filter (`istio.stats`), when the chain has one: Istio's standard metrics. */
+  readonly istioStats?: IstioStatsFilterModel | undefined;
+}
+
+/** Istio's stats filter config (`stats.PluginConfig`, or the older Wasm `envoy.wasm.stats` form). */
+export interface IstioStatsFilterModel {
+  /** `reporter`: UNSPECIFIED = from the listener direction; SERVER_GATEWAY = a waypoint. */
+  readonly reporter: 'UNSPECIFIED' | 'SERVER_GATEWAY';
+  /** `disable_host_header_fallback`: do not use the Host header for destination_service. */
+  readonly disableHostHeaderFallback: boolean;
+  /** Standard metrics (`requests_total`, ...) dropped by a `metrics[].drop` override. */
+  readonly droppedMetrics: readonly string[];
+  /** `metrics[].tags_to_remove`, by metric name ('' = every metric). */
+  readonly tagsToRemove: Readonly<Record<string, readonly string[]>>;
 }
 
 export type RouteSourceModel =
@@ -460,6 +474,14 @@ export interface ClusterModel {
   readonly ignoreHealthOnHostRemoval: boolean;
   /** Stable digest of the config, for diff-and-retain on updates. */
   readonly hash: string;
+  /** `metadata.filter_metadata.istio.services[0]` (istiod sets it on service clusters): Istio's destination_service. */
+  readonly istioService?: IstioServiceModel | undefined;
+}
+
+export interface IstioServiceModel {
+  readonly host: string | undefined;
+  readonly name: string | undefined;
+  readonly namespace: string | undefined;
 }
 
 /** Where an xDS type comes from. */

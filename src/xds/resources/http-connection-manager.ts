@@ -68,6 +68,7 @@ export function decodeHttpConnectionManager(h: ProtoObj, path: string, ctx: Deco
     maxHeadersCount: maxCount,
     suppressEnvoyHeaders: filters.some((f) => f.kind === 'router' && f.suppressEnvoyHeaders),
     headersWithUnderscoresAction: String(h.common_http_protocol_options?.headers_with_underscores_action ?? 'ALLOW') as HttpConnectionManagerModel['headersWithUnderscoresAction'],
+    istioStats: filters.find((f) => f.kind === 'istio_stats')?.config,
   };
 }
 
