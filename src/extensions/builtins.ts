@@ -4,6 +4,7 @@
 import { fileAccessLogger, stderrAccessLogger, stdoutAccessLogger } from './access-loggers/stream-and-file';
 import { routerFilter } from './http-filters/router';
 import { faultFilter, noopFilter } from './http-filters/accepted-noops';
+import { healthCheckFilter } from './http-filters/health-check';
 import { accessLoggers, httpFilters } from './registry';
 
 let installed = false;
@@ -25,6 +26,7 @@ export function installBuiltins(): void {
     httpFilters.register(t, noopFilter(t));
   }
   httpFilters.register('envoy.extensions.filters.http.fault.v3.HTTPFault', faultFilter);
+  httpFilters.register('envoy.extensions.filters.http.health_check.v3.HealthCheck', healthCheckFilter);
   httpFilters.reject('envoy.extensions.filters.http.wasm.v3.Wasm', 'is a Wasm extension; Legate cannot run Wasm, and what it would do (often authn or policy) cannot be assumed away');
 
   // Security filters are refused by name: running without them would let traffic in.

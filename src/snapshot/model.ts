@@ -94,6 +94,8 @@ export interface HttpConnectionManagerModel {
   readonly maxRequestHeadersKb: number;
   /** Router `suppress_envoy_headers`: add no x-envoy-* headers. */
   readonly suppressEnvoyHeaders: boolean;
+  /** The HTTP filters in config order (router last); compiled into the filter chain once per HCM. */
+  readonly httpFilters: readonly import('../extensions/registry').HttpFilterModel[];
   /** common_http_protocol_options.headers_with_underscores_action (Envoy default ALLOW). */
   readonly headersWithUnderscoresAction: 'ALLOW' | 'REJECT_REQUEST' | 'DROP_HEADER';
 }

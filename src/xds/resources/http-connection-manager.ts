@@ -62,6 +62,7 @@ export function decodeHttpConnectionManager(h: ProtoObj, path: string, ctx: Deco
     drainTimeoutMs: durationMs(h.drain_timeout, 5000),
     http2: decodeHttp2Options(h.http2_protocol_options, `${path}.http2_protocol_options`, ctx),
     maxRequestHeadersKb: maxKb,
+    httpFilters: filters,
     suppressEnvoyHeaders: filters.some((f) => f.kind === 'router' && f.suppressEnvoyHeaders),
     headersWithUnderscoresAction: String(h.common_http_protocol_options?.headers_with_underscores_action ?? 'ALLOW') as HttpConnectionManagerModel['headersWithUnderscoresAction'],
   };
