@@ -5,6 +5,7 @@ import { fileAccessLogger, stderrAccessLogger, stdoutAccessLogger } from './acce
 import { routerFilter } from './http-filters/router';
 import { faultFilter, noopFilter } from './http-filters/accepted-noops';
 import { istioStatsFilter, wasmFilter } from './http-filters/istio-stats';
+import { healthCheckFilter } from './http-filters/health-check';
 import { accessLoggers, httpFilters } from './registry';
 
 let installed = false;
@@ -28,6 +29,7 @@ export function installBuiltins(): void {
   httpFilters.register('stats.PluginConfig', istioStatsFilter);
   // Wasm is refused except Istio's null-VM telemetry modules (envoy.wasm.stats, envoy.wasm.metadata_exchange).
   httpFilters.register('envoy.extensions.filters.http.wasm.v3.Wasm', wasmFilter);
+  httpFilters.register('envoy.extensions.filters.http.health_check.v3.HealthCheck', healthCheckFilter);
 
   // Security filters are refused by name: running without them would let traffic in.
   const security = 'is a security filter that Legate does not implement yet; refusing the config rather than letting traffic through unchecked';

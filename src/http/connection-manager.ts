@@ -9,6 +9,8 @@ import { statsStore } from '../stats/store';
 import type { ClusterManager } from '../upstream/cluster-manager';
 import { hcmRqTime, hcmStats, type Histogram } from '../stats';
 import type { Downstream } from './downstream';
+import { compileFilterChain } from './filters/filter-chain';
+import type { HttpFilterChain } from './filters/http-filter';
 import { ProxyStream } from './proxy-stream';
 import type { StreamInfo } from './stream-info';
 
@@ -47,6 +49,8 @@ export interface HcmStats {
 export class HttpConnectionManager {
   readonly routes: RouteTable;
   readonly accessLoggers: AccessLogger[];
+  /** The HTTP filters ahead of the router, compiled once. */
+  readonly filters: HttpFilterChain;
   /** Shared by every manager with this stat_prefix (stats live in the store by name, as Envoy's). */
   readonly stats: HcmStats;
   /** `http.<stat_prefix>.downstream_rq_time`. */
@@ -75,6 +79,7 @@ export class HttpConnectionManager {
     this.rqTime = hcmRqTime(model.statPrefix);
     this.routes = new RouteTable(routeConfig);
     this.accessLoggers = model.accessLogs.map((m) => new AccessLogger(m, flushIntervalMs));
+    this.filters = compileFilterChain(model.httpFilters ?? [], { clusters });
     if (model.streamIdleTimeoutMs > 0) {
       this.sweeper = setInterval(this.sweepIdle, Math.min(1000, model.streamIdleTimeoutMs));
       this.sweeper.unref();
@@ -113,6 +118,7 @@ export class HttpConnectionManager {
 
   close(): void {
     if (this.sweeper) clearInterval(this.sweeper);
+    this.filters.destroy();
   }
 
   /**

@@ -102,6 +102,11 @@ export class ListenerManager {
     for (const l of this.everyListener()) l.drain();
   }
 
+  /** Admin /drain_listeners: drains the active listeners `which` selects (by their model). */
+  drainWhere(which: (model: ListenerModel) => boolean): void {
+    for (const a of this.active.values()) if (which(a.listener.model)) a.listener.drain();
+  }
+
   closeAll(): void {
     for (const l of this.everyListener()) l.close();
   }

@@ -104,6 +104,8 @@ export interface HttpConnectionManagerModel {
   readonly maxHeadersCount: number;
   /** Router `suppress_envoy_headers`: add no x-envoy-* headers. */
   readonly suppressEnvoyHeaders: boolean;
+  /** The HTTP filters in config order (router last); compiled into the filter chain once per HCM. */
+  readonly httpFilters: readonly import('../extensions/registry').HttpFilterModel[];
   /** common_http_protocol_options.headers_with_underscores_action (Envoy default ALLOW). */
   readonly headersWithUnderscoresAction: 'ALLOW' | 'REJECT_REQUEST' | 'DROP_HEADER';
   /** Istio's stats filter (`istio.stats`), when the chain has one: Istio's standard metrics. */

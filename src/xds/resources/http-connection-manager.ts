@@ -66,6 +66,7 @@ export function decodeHttpConnectionManager(h: ProtoObj, path: string, ctx: Deco
     http2: decodeHttp2Options(h.http2_protocol_options, `${path}.http2_protocol_options`, ctx),
     maxRequestHeadersKb: maxKb,
     maxHeadersCount: maxCount,
+    httpFilters: filters,
     suppressEnvoyHeaders: filters.some((f) => f.kind === 'router' && f.suppressEnvoyHeaders),
     headersWithUnderscoresAction: String(h.common_http_protocol_options?.headers_with_underscores_action ?? 'ALLOW') as HttpConnectionManagerModel['headersWithUnderscoresAction'],
     istioStats: filters.find((f) => f.kind === 'istio_stats')?.config,
