@@ -4,6 +4,7 @@
  * collected, each naming the file and the field path, so `--mode validate` can print
  * them all and `serve` can refuse to start with a precise message.
  */
+import { decodeOverloadManager } from '../overload/decode-overload';
 import type { BootstrapModel, ClusterModel, ListenerModel, NodeModel } from '../snapshot/model';
 import { formatAddress } from '../snapshot/model';
 import { decodeAddress } from '../xds/resources/address';
@@ -124,7 +125,8 @@ function buildModel(b: ProtoObj, src: BootstrapSource, ctx: DecodeContext): Boot
     if (!xds) ctx.error('dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name', `unknown cluster "${name}": the xDS cluster must be a static cluster`);
     else if (xds.protocol !== 'http2') ctx.warn('dynamic_resources.ads_config', `cluster "${name}" is used for gRPC, so it is spoken to over HTTP/2 whatever its protocol options say`);
   }
-  return { node, admin, dynamic, listeners, clusters };
+  const overload = b.overload_manager ? decodeOverloadManager(b.overload_manager, 'overload_manager', ctx) : undefined;
+  return { node, admin, dynamic, listeners, clusters, overload };
 }
 
 function checkUnique(names: string[], path: string, what: string, ctx: DecodeContext): void {

@@ -39,6 +39,7 @@ export interface HcmStats {
   no_cluster: number;
   downstream_cx_protocol_error: number;
   downstream_rq_too_many_premature_resets: number;
+  downstream_rq_overload_close: number;
 }
 
 /**

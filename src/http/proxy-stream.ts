@@ -9,6 +9,7 @@
  */
 import http2, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import type { RouteEntry } from '../router/route-table';
+import { overloadManager } from '../overload/overload-manager';
 import { pickWeightedCluster } from '../router/route-table';
 import type { HeaderMutationsModel, RouteActionModel, WeightedClusterModel } from '../snapshot/model';
 import type { Cluster } from '../upstream/cluster';
@@ -95,6 +96,12 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
     ds.onClose(this.onDownstreamClose);
     const headers = ds.headers;
     if (hcm.model.headersWithUnderscoresAction !== 'ALLOW' && this.rejectsUnderscores(headers)) return;
+    if (overloadManager.stopAcceptingRequests) {
+      // Envoy sheds before any filter or route runs (ActiveStream::decodeHeaders).
+      hcm.stats.downstream_rq_overload_close++;
+      this.localReply({ status: 503, body: 'envoy overloaded', flag: 'OM', details: 'overload' });
+      return;
+    }
     hcm.requestId(headers);
     // HTTP filters ahead of the router; one that stops has taken the stream over.
     const decoders = hcm.filters.decoders;

@@ -25,6 +25,7 @@ import { startXdsTransport, type XdsTransport } from '../xds/xds-transport';
 import { clustersText } from './clusters-text';
 import { configDump } from './config-dump';
 import { serverHealth } from './server-health';
+import { overloadManager } from '../overload/overload-manager';
 
 const log = logger('main');
 
@@ -65,6 +66,7 @@ export class Server {
   /** Builds everything and binds; rejects with a clear message (e.g. a port in use). */
   async start(): Promise<void> {
     this.state = 'INITIALIZING';
+    overloadManager.start(this.bootstrap.overload);
     if (this.bootstrap.admin) {
       this.admin = new AdminServer(this.bootstrap.admin.address);
       this.registerAdmin(this.admin);
@@ -128,6 +130,7 @@ export class Server {
 
   /** Closes everything immediately. */
   destroy(): void {
+    overloadManager.stop();
     this.transport?.close();
     this.xds?.close();
     this.listeners.closeAll();

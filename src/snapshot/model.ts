@@ -5,7 +5,7 @@
  *
  * Nothing here is mutated after it is built; a config change builds new models.
  */
-
+import type { OverloadManagerModel } from '../overload/overload-model';
 import type { AccessLogFilterModel } from '../access-log/filter-model';
 
 export type SocketAddress =
@@ -516,4 +516,6 @@ export interface BootstrapModel {
   readonly dynamic: DynamicResourcesModel | undefined;
   readonly listeners: readonly ListenerModel[];
   readonly clusters: readonly ClusterModel[];
+  /** `overload_manager`, when the bootstrap has one. */
+  readonly overload?: OverloadManagerModel | undefined;
 }

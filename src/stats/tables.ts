@@ -34,6 +34,7 @@ export const HCM_STATS = {
   no_cluster: 'counter',
   downstream_cx_protocol_error: 'counter',
   downstream_rq_too_many_premature_resets: 'counter',
+  downstream_rq_overload_close: 'counter',
 } as const satisfies StatTableDecl;
 
 /** `listener.<address>.` */
