@@ -141,7 +141,7 @@ function checkUnique(names: string[], path: string, what: string, ctx: DecodeCon
 function checkRouteClusters(listeners: ListenerModel[], clusters: Set<string>, ctx: DecodeContext): void {
   listeners.forEach((l, li) => {
     l.filterChains.forEach((fc, fi) => {
-      if (fc.hcm.routeSource.kind !== 'inline') return;
+      if (fc.hcm?.routeSource.kind !== 'inline') return;
       fc.hcm.routeSource.config.virtualHosts.forEach((vh, vi) => {
         vh.routes.forEach((r, ri) => {
           if (r.action.kind !== 'route') return;

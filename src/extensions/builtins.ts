@@ -4,6 +4,7 @@
 import { fileAccessLogger, stderrAccessLogger, stdoutAccessLogger } from './access-loggers/stream-and-file';
 import { routerFilter } from './http-filters/router';
 import { faultFilter, noopFilter } from './http-filters/accepted-noops';
+import { wasmFilter } from './http-filters/istio-null-vm';
 import { accessLoggers, httpFilters } from './registry';
 
 let installed = false;
@@ -25,7 +26,8 @@ export function installBuiltins(): void {
     httpFilters.register(t, noopFilter(t));
   }
   httpFilters.register('envoy.extensions.filters.http.fault.v3.HTTPFault', faultFilter);
-  httpFilters.reject('envoy.extensions.filters.http.wasm.v3.Wasm', 'is a Wasm extension; Legate cannot run Wasm, and what it would do (often authn or policy) cannot be assumed away');
+  // Only Istio's built-in null-VM metadata exchange and stats; real Wasm modules are refused.
+  httpFilters.register('envoy.extensions.filters.http.wasm.v3.Wasm', wasmFilter);
 
   // Security filters are refused by name: running without them would let traffic in.
   const security = 'is a security filter that Legate does not implement yet; refusing the config rather than letting traffic through unchecked';
