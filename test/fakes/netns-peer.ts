@@ -1,0 +1,86 @@
+/**
+ * A peer process for tests that run inside network namespaces (`ip netns exec <ns> node
+ * dist/test/fakes/netns-peer.js <mode> ...`): Node cannot switch namespaces, so every party of
+ * such a test is its own process. Servers print `READY` once listening and run until killed;
+ * clients print one JSON line with what they saw and exit.
+ *
+ *   grpc-server <name> <host> <port>    Echo backend answering as <name>
+ *   tcp-echo <host> <port>              echoes bytes; answers a half-close with its own
+ *   grpc-calls <target> <n>             n unary Echo calls on one channel → [{backend, peer}]
+ *   tcp-send <host> <port> <bytes>      sends <bytes> random bytes, half-closes → {sentSha, gotSha, got}
+ *   http-get <url>                      → {status, body}
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+import { startGrpcBackend } from './grpc-backend';
+import { createEchoClient } from './grpc-client';
+
+async function main(argv: string[]): Promise<void> {
+  const [mode, ...args] = argv;
+  switch (mode) {
+    case 'grpc-server': {
+      await startGrpcBackend({ name: args[0]!, services: ['echo'], host: args[1]!, port: Number(args[2]) });
+      process.stdout.write('READY\n');
+      return;
+    }
+    case 'tcp-echo': {
+      const server = net.createServer({ allowHalfOpen: true }, (s) => {
+        s.on('error', () => undefined);
+        s.pipe(s);
+      });
+      server.listen(Number(args[1]), args[0], () => process.stdout.write('READY\n'));
+      return;
+    }
+    case 'grpc-calls': {
+      const client = createEchoClient(args[0]!);
+      const out: { backend: string; peer: string }[] = [];
+      for (let i = 0; i < Number(args[1]); i++) {
+        const r = await client.unary({}, { deadlineMs: 5000 });
+        out.push({ backend: r.response.backend, peer: r.response.peer });
+      }
+      client.close();
+      process.stdout.write(`${JSON.stringify(out)}\n`);
+      return;
+    }
+    case 'tcp-send': {
+      const payload = randomBytes(Number(args[2]));
+      const chunks: Buffer[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const s = net.connect({ host: args[0]!, port: Number(args[1]), allowHalfOpen: true }, () => s.end(payload));
+        s.on('data', (c: Buffer) => chunks.push(c));
+        s.on('end', () => resolve());
+        s.on('error', reject);
+        setTimeout(() => reject(new Error('tcp-send timed out')), 10_000).unref();
+      });
+      const got = Buffer.concat(chunks);
+      const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+      process.stdout.write(`${JSON.stringify({ sentSha: sha(payload), gotSha: sha(got), got: got.length })}\n`);
+      return;
+    }
+    case 'http-get': {
+      const body = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        http.get(args[0]!, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        }).on('error', reject);
+      });
+      process.stdout.write(`${JSON.stringify(body)}\n`);
+      return;
+    }
+    default:
+      throw new Error(`unknown mode ${String(mode)}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  () => {
+    if (!['grpc-server', 'tcp-echo'].includes(process.argv[2] ?? '')) process.exit(0);
+  },
+  (err: unknown) => {
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
