@@ -20,9 +20,17 @@ export function unmapIpv4(ip: string): string {
 export function parseIpBits(text: string): IpBits | undefined {
   const ip = unmapIpv4(text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text);
   if (isIPv4(ip)) {
-    let n = 0n;
-    for (const part of ip.split('.')) n = (n << 8n) | BigInt(Number(part));
-    return { family: 4, bits: n };
+    // Plain numbers first, one BigInt at the end: this runs once per accepted connection.
+    let n = 0;
+    let part = 0;
+    for (let i = 0; i < ip.length; i++) {
+      const c = ip.charCodeAt(i);
+      if (c === 46) {
+        n = n * 256 + part;
+        part = 0;
+      } else part = part * 10 + (c - 48);
+    }
+    return { family: 4, bits: BigInt(n * 256 + part) };
   }
   if (!isIPv6(ip)) return undefined;
   const pct = ip.indexOf('%');
