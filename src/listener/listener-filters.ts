@@ -118,6 +118,8 @@ export function runListenerFilters(socket: Socket, facts: ConnectionFacts, liste
     socket.on('data', onData);
     socket.once('end', onEnd);
     socket.once('close', onClose);
+    // A connection handed off by a listener that peeked already is paused, its bytes put back.
+    socket.resume();
     const timeoutMs = listener.listenerFiltersTimeoutMs;
     if (timeoutMs > 0) {
       timer = setTimeout(() => {

@@ -6,8 +6,10 @@
  *
  *   grpc-server <name> <host> <port>    Echo backend answering as <name>
  *   tcp-echo <host> <port>              echoes bytes; answers a half-close with its own
+ *   tcp-whoami <host> <port>            answers the first bytes with "<peer ip>:<peer port>" and closes
  *   grpc-calls <target> <n>             n unary Echo calls on one channel → [{backend, peer}]
  *   tcp-send <host> <port> <bytes>      sends <bytes> random bytes, half-closes → {sentSha, gotSha, got}
+ *   tcp-ask <host> <port>               sends a line, half-closes → {text} (what came back)
  *   http-get <url>                      → {status, body}
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -30,6 +32,27 @@ async function main(argv: string[]): Promise<void> {
         s.pipe(s);
       });
       server.listen(Number(args[1]), args[0], () => process.stdout.write('READY\n'));
+      return;
+    }
+    case 'tcp-whoami': {
+      const server = net.createServer({ allowHalfOpen: true }, (s) => {
+        s.on('error', () => undefined);
+        s.once('data', () => s.end(`${s.remoteAddress}:${s.remotePort}`));
+      });
+      server.listen(Number(args[1]), args[0], () => process.stdout.write('READY\n'));
+      return;
+    }
+    case 'tcp-ask': {
+      const text = await new Promise<string>((resolve, reject) => {
+        let got = '';
+        const s = net.connect({ host: args[0]!, port: Number(args[1]), allowHalfOpen: true }, () => s.end('who am I talking to?\n'));
+        s.setEncoding('utf8');
+        s.on('data', (c: string) => (got += c));
+        s.on('end', () => resolve(got));
+        s.on('error', reject);
+        setTimeout(() => reject(new Error('tcp-ask timed out')), 10_000).unref();
+      });
+      process.stdout.write(`${JSON.stringify({ text })}\n`);
       return;
     }
     case 'grpc-calls': {
@@ -77,7 +100,7 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).then(
   () => {
-    if (!['grpc-server', 'tcp-echo'].includes(process.argv[2] ?? '')) process.exit(0);
+    if (!['grpc-server', 'tcp-echo', 'tcp-whoami'].includes(process.argv[2] ?? '')) process.exit(0);
   },
   (err: unknown) => {
     process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);

@@ -183,3 +183,45 @@ t.test('inspectors + filter_chain_match + HCM / tcp_proxy / default chain on one
   t.ok(stat('tcp.sni.downstream_cx_total') >= 1);
   t.ok(stat('http.mixed_http.downstream_cx_total') >= 2);
 });
+
+t.test('an ORIGINAL_DST cluster behind an HTTP route: use_http_header, and no host without a destination', async (t) => {
+  const backend = await startGrpcBackend({ name: 'by-header', services: ['echo'] });
+  t.teardown(() => backend.stop(100));
+  const port = await freePort();
+  const config = {
+    admin: { address: addr('127.0.0.1', await freePort()) },
+    static_resources: {
+      listeners: [{
+        name: 'http',
+        address: addr('127.0.0.1', port),
+        filter_chains: [{
+          filters: [{
+            name: 'envoy.filters.network.http_connection_manager',
+            typed_config: {
+              '@type': HCM,
+              stat_prefix: 'od',
+              route_config: { virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'od' } }] }] },
+              http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+            },
+          }],
+        }],
+      }],
+      clusters: [{
+        name: 'od',
+        type: 'ORIGINAL_DST',
+        lb_policy: 'CLUSTER_PROVIDED',
+        connect_timeout: '1s',
+        original_dst_lb_config: { use_http_header: true },
+        typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', explicit_http_config: { http2_protocol_options: {} } } },
+      }],
+    },
+  };
+  const proxy = await startLegate({ configYaml: JSON.stringify(config) });
+  t.teardown(() => proxy.stop());
+  const client = createEchoClient(`127.0.0.1:${port}`);
+  t.teardown(() => client.close());
+  const ok = await client.unary({}, { metadata: { 'x-envoy-original-dst-host': `127.0.0.1:${backend.port}` } });
+  t.equal(ok.response.backend, 'by-header', 'the header named the host');
+  const none = await client.unarySettled({});
+  t.equal(none.status.details, 'no healthy upstream', 'a listener without original_dst restores no destination: 503 UH, as Envoy');
+});

@@ -30,6 +30,7 @@ const VIP = '10.96.0.10';
 const SVC_PORT = 50052;
 const APP_PORT = 8080;
 const RAW_PORT = 7000;
+const APP_TCP_PORT = 7001;
 
 function whyNotRunnable(): string | false {
   if (process.platform !== 'linux') return 'network namespaces need Linux';
@@ -177,7 +178,11 @@ function sidecarBootstrap(): Record<string, unknown> {
           address: addr('0.0.0.0', 15001),
           use_original_dst: true,
           traffic_direction: 'OUTBOUND',
-          listener_filters: [listenerFilter('original_dst', 'OriginalDst')],
+          // Istio's virtualOutbound has no inspector; this one peeks too, so a connection that was
+          // already peeked at is handed to a listener (0.0.0.0_50052) that peeks again.
+          listener_filters: [listenerFilter('original_dst', 'OriginalDst'), listenerFilter('http_inspector', 'HttpInspector')],
+          listener_filters_timeout: '2s',
+          continue_on_listener_filters_timeout: true,
           filter_chains: [
             { name: 'virtualOutbound-blackhole', filter_chain_match: { destination_port: 15001 }, filters: [istioStats, tcpProxy('BlackHoleCluster')] },
             { name: 'virtualOutbound-catchall-tcp', filters: [istioStats, tcpProxy('PassthroughCluster')] },
@@ -253,6 +258,7 @@ t.test('sidecar in a pod namespace: capture, original destination, hand-off, pas
     startIn(t, ns('p2'), [node, PEER(), 'grpc-server', 'provider-2', '0.0.0.0', String(SVC_PORT)], /READY/),
     startIn(t, ns('p1'), [node, PEER(), 'tcp-echo', '0.0.0.0', String(RAW_PORT)], /READY/),
     startIn(t, ns('pod'), [node, PEER(), 'grpc-server', 'app', '0.0.0.0', String(APP_PORT)], /READY/),
+    startIn(t, ns('pod'), [node, PEER(), 'tcp-whoami', '0.0.0.0', String(APP_TCP_PORT)], /READY/),
   ]);
 
   const flags = ['-p', '15001', '-z', '15006', '-u', String(PROXY_UID), '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '*', '-d', '15090,15021,15020'];
@@ -281,6 +287,10 @@ t.test('sidecar in a pod namespace: capture, original destination, hand-off, pas
   t.same(inbound.map((c) => c.backend), ['app', 'app', 'app']);
   t.ok(inbound.every((c) => /127\.0\.0\.6:\d+$/.test(c.peer)), `the app saw InboundPassthrough's 127.0.0.6 source: ${inbound[0]?.peer}`);
 
+  // Plain TCP inbound to another app port: the catch-all chain, tcp_proxy to InboundPassthroughClusterIpv4.
+  const asked = await peer<{ text: string }>(ns('cli'), ['tcp-ask', POD, String(APP_TCP_PORT)]);
+  t.match(asked.text, /^127\.0\.0\.6:\d+$/, 'plain TCP reached the app from 127.0.0.6 through InboundPassthroughClusterIpv4');
+
   // 3. Non-HTTP TCP to a destination no listener knows: PassthroughCluster, byte for byte, half-close included.
   const raw = await peer<{ sentSha: string; gotSha: string; got: number }>(ns('pod'), ['tcp-send', PROVIDERS[0]!, String(RAW_PORT), String(256 * 1024)]);
   t.equal(raw.got, 256 * 1024);
@@ -296,7 +306,8 @@ t.test('sidecar in a pod namespace: capture, original destination, hand-off, pas
   // Legate's own upstream connections were not captured again: each would have come back through
   // 15001 / 15006 and been counted a second time.
   t.equal(stat('listener.0.0.0.0_15001.downstream_cx_total'), 1, 'virtualOutbound served only the passthrough connection itself');
-  t.equal(stat('listener.0.0.0.0_15006.downstream_cx_total'), 1, "virtualInbound served the client's one connection; the 127.0.0.6 hop to the app was not captured");
+  t.equal(stat('listener.0.0.0.0_15006.downstream_cx_total'), 2, "virtualInbound served the client's two connections; the 127.0.0.6 hops to the app were not captured");
+  t.equal(stat('tcp.InboundPassthroughClusterIpv4.downstream_cx_total'), 1);
 
   // 4. --cleanup removes every rule of ours.
   const cleaned = await exec('ip', ['netns', 'exec', ns('pod'), node, legateBin, 'iptables', '--cleanup']);
