@@ -1,5 +1,9 @@
 # Legate container image (multi-stage). Build: docker build -t legate:dev .
 FROM node:20-bookworm-slim AS build
+# g++ builds the SO_ORIGINAL_DST addon (native/original-dst.cc) against the image's Node headers.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends g++ \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -7,7 +11,9 @@ COPY tsconfig.json ./
 COPY src ./src
 COPY protos ./protos
 COPY scripts ./scripts
+COPY native ./native
 RUN node node_modules/typescript/bin/tsc -p tsconfig.json --rootDir . \
+ && node scripts/build-native.js \
  && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim

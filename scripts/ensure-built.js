@@ -21,6 +21,8 @@ if (mtime(marker) === 0 || mtime(marker) < mtime('package-lock.json')) {
 }
 console.error('[legate] compiling TypeScript…');
 execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+// The SO_ORIGINAL_DST addon (native/original-dst.cc); rebuilt only when its source changed.
+execFileSync(process.execPath, [path.join(root, 'scripts', 'build-native.js')], { cwd: root, stdio: 'inherit' });
 
 // tap runs test files through a plugin set it compiles into .tap/plugins. Our tests are
 // compiled JavaScript, so package.json removes the TypeScript plugin; tap only honours that

@@ -6,7 +6,7 @@
  */
 import { decodeOverloadManager } from '../overload/decode-overload';
 import type { BootstrapModel, ClusterModel, ListenerModel, NodeModel } from '../snapshot/model';
-import { formatAddress } from '../snapshot/model';
+import { formatAddress, listenerChains } from '../snapshot/model';
 import { decodeAddress } from '../xds/resources/address';
 import { decodeCluster } from '../xds/resources/cluster';
 import { DecodeContext, type ProtoObj } from '../xds/resources/decode-context';
@@ -143,9 +143,9 @@ function checkUnique(names: string[], path: string, what: string, ctx: DecodeCon
  */
 function checkAdsSourcesHaveAds(listeners: readonly ListenerModel[], clusters: readonly ClusterModel[], ctx: DecodeContext): void {
   listeners.forEach((l, li) => {
-    l.filterChains.forEach((fc, fi) => {
-      const src = fc.hcm.routeSource;
-      if (src.kind === 'rds' && !src.file) {
+    listenerChains(l).forEach((fc, fi) => {
+      const src = fc.hcm?.routeSource;
+      if (src?.kind === 'rds' && !src.file) {
         ctx.error(`static_resources.listeners[${li}].filter_chains[${fi}].filters[*].typed_config.rds.config_source`, 'an ads config source needs dynamic_resources.ads_config');
       }
     });
@@ -162,7 +162,7 @@ function checkAdsSourcesHaveAds(listeners: readonly ListenerModel[], clusters: r
 function checkRouteClusters(listeners: ListenerModel[], clusters: Set<string>, ctx: DecodeContext): void {
   listeners.forEach((l, li) => {
     l.filterChains.forEach((fc, fi) => {
-      if (fc.hcm.routeSource.kind !== 'inline') return;
+      if (fc.hcm?.routeSource.kind !== 'inline') return;
       fc.hcm.routeSource.config.virtualHosts.forEach((vh, vi) => {
         vh.routes.forEach((r, ri) => {
           if (r.action.kind !== 'route') return;

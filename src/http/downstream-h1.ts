@@ -19,6 +19,8 @@ export class H1Downstream implements Downstream {
     private readonly res: ServerResponse,
     readonly localAddress: string,
     readonly remoteAddress: string,
+    /** The original destination restored by original_dst (ORIGINAL_DST clusters connect to it). */
+    readonly originalDst: string | undefined = undefined,
   ) {
     this.headers = toH2Headers(req);
     res.on('close', this.onResClose);

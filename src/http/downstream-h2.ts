@@ -23,6 +23,8 @@ export class H2Downstream implements Downstream {
     readonly headers: IncomingHttpHeaders,
     readonly localAddress: string,
     readonly remoteAddress: string,
+    /** The original destination restored by original_dst (ORIGINAL_DST clusters connect to it). */
+    readonly originalDst: string | undefined = undefined,
   ) {
     this.body = stream;
     this.session = stream.session;

@@ -13,6 +13,8 @@ export interface Downstream {
   readonly body: Readable;
   readonly localAddress: string;
   readonly remoteAddress: string;
+  /** `host:port` the connection was originally going to, when original_dst restored it; else undefined. */
+  readonly originalDst: string | undefined;
   /** True once response headers were sent. */
   readonly headersSent: boolean;
   /** True once the exchange is over (completed, reset, or the connection went away). */

@@ -201,6 +201,8 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
   private pickHost(cluster: Cluster): Host | undefined {
     const retry = this.retry;
     const ctx = this.pickContext;
+    // ORIGINAL_DST: the host is where the downstream connection was going (or the header that names it).
+    if (cluster.originalDst) return cluster.originalDst.pick(this.ds.originalDst, this.ds.headers);
     let host = cluster.pick(ctx);
     if (!retry || !retry.policy.previousHosts || retry.tried.size === 0) return host;
     for (let i = 0; i < retry.policy.hostSelectionRetryMaxAttempts && host && retry.tried.has(host); i++) host = cluster.pick(ctx);

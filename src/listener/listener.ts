@@ -1,17 +1,12 @@
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import net, { type Socket } from 'node:net';
 import { logger } from '../common/logger';
-import { H1Downstream } from '../http/downstream-h1';
-import { H2Downstream } from '../http/downstream-h2';
-import {
-  admitHttp1Request, admitHttp2Stream, answerHttp1ClientError, guardHttp2Session, http1MaxHeadersCount, http1ServerOptions, http2ServerOptions,
-} from '../http/downstream-limits';
-import type { HttpConnectionManager } from '../http/connection-manager';
 import type { ListenerModel } from '../snapshot/model';
 import { formatAddress } from '../snapshot/model';
 import { listenerCxLength, listenerStats, type Histogram } from '../stats';
-import { sniffCodec } from './codec-sniffer';
+import type { ConnectionFacts } from './connection-facts';
+import type { FilterChains } from './filter-chains';
+import { connectionFacts, runListenerFilters } from './listener-filters';
+import { setTransparent } from './original-dst';
 
 const log = logger('connection');
 
@@ -20,65 +15,82 @@ export interface ListenerStats {
   downstream_cx_total: number;
   downstream_cx_active: number;
   downstream_cx_destroy: number;
+  no_filter_chain_match: number;
 }
 
+/** Finds the listener for a restored original destination (use_original_dst hand-off). */
+export type ListenerLookup = (host: string, port: number) => Listener | undefined;
+
 /**
- * A bound listener: accepts TCP connections, picks the codec (AUTO sniffs the
- * HTTP/2 preface) and hands each request to the current HTTP connection manager.
- * The manager is read per request, so a swapped-in config applies to new streams
- * while streams in flight keep theirs.
+ * A listener: accepts TCP connections on its address (unless bind_to_port is false: then it is
+ * only reached by a use_original_dst hand-off), runs its listener filters, hands a connection
+ * whose original destination was restored to the listener of that address (use_original_dst),
+ * and serves it with the filter chain that matches.
  */
 export class Listener {
   /** `listener.<address>.*`, shared by every Listener on this address (stats live in the store by name). */
   readonly stats: ListenerStats;
   /** `listener.<address>.downstream_cx_length_ms`. */
   private readonly cxLength: Histogram;
-  private readonly server: net.Server;
-  private readonly h2: http2.Http2Server;
-  private readonly h1: http.Server;
-  private readonly sessions = new Set<Http2Session>();
+  private readonly server: net.Server | undefined;
   private readonly sockets = new Set<Socket>();
   private draining = false;
-  private readonly retired = new Set<HttpConnectionManager>();
+  /** Chains replaced by an in-place update that still serve connections. */
+  private readonly retiredChains = new Set<FilterChains>();
   boundAddress = '';
 
-  constructor(readonly model: ListenerModel, public hcm: HttpConnectionManager) {
+  constructor(public model: ListenerModel, private chains: FilterChains, private readonly lookup: ListenerLookup) {
     this.stats = listenerStats(model.address);
     this.cxLength = listenerCxLength(model.address);
-    const hm = hcm.model;
-    this.h2 = http2.createServer(http2ServerOptions(hm));
-    this.h2.on('session', this.onSession);
-    this.h2.on('stream', this.onStream);
-    this.h2.on('sessionError', (err) => log.debug(`listener ${model.name}: HTTP/2 session error: ${err.message}`));
-    this.h1 = http.createServer(http1ServerOptions(hm));
-    this.h1.maxHeadersCount = http1MaxHeadersCount(hm);
-    this.h1.on('request', this.onRequest);
-    this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-      answerHttp1ClientError(err, socket, this.hcm.stats);
-      log.debug(`listener ${model.name}: HTTP/1.1 client error: ${err.message}`);
-    });
-    this.server = net.createServer({ noDelay: true }, this.onConnection);
+    if (model.bindToPort) this.server = net.createServer({ noDelay: true }, this.onConnection);
   }
 
   /** Binds the listener; rejects with a message naming the listener and address. */
   bind(): Promise<void> {
     const a = this.model.address;
+    const server = this.server;
+    if (!server) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         const why = err.code === 'EADDRINUSE' ? 'address already in use' : err.code === 'EACCES' ? 'permission denied' : err.message;
         reject(new Error(`listener "${this.model.name}": cannot bind to ${formatAddress(a)}: ${why}`));
       };
-      this.server.once('error', onError);
+      server.once('error', onError);
       const done = (): void => {
-        this.server.removeListener('error', onError);
-        this.server.on('error', (err) => log.error(`listener ${this.model.name}: ${err.message}`));
-        const addr = this.server.address();
+        server.removeListener('error', onError);
+        server.on('error', (err) => log.error(`listener ${this.model.name}: ${err.message}`));
+        if (this.model.transparent && a.kind === 'tcp') {
+          try {
+            setTransparent(server, a.host.includes(':') ? 6 : 4);
+          } catch (err) {
+            server.close();
+            reject(new Error(`listener "${this.model.name}": transparent: ${(err as Error).message}`));
+            return;
+          }
+        }
+        const addr = server.address();
         this.boundAddress = typeof addr === 'string' ? addr : addr ? formatAddress({ kind: 'tcp', host: addr.address, port: addr.port }) : '';
         resolve();
       };
-      if (a.kind === 'pipe') this.server.listen(a.path, done);
-      else this.server.listen({ host: a.host, port: a.port, backlog: 1024 }, done);
+      if (a.kind === 'pipe') server.listen(a.path, done);
+      else server.listen({ host: a.host, port: a.port, backlog: 1024 }, done);
     });
+  }
+
+  /** A new config on the same socket: new connections use the new chains; connections on chains not reused drain. */
+  update(model: ListenerModel, chains: FilterChains): void {
+    const prev = this.chains;
+    this.model = model;
+    this.chains = chains;
+    prev.drainExcept(chains);
+    this.retiredChains.add(prev);
+    const check = setInterval(() => {
+      if (prev.activeStreams === 0) {
+        clearInterval(check);
+        this.retiredChains.delete(prev);
+      }
+    }, 1000);
+    check.unref();
   }
 
   /**
@@ -88,37 +100,15 @@ export class Listener {
   drain(): void {
     if (this.draining) return;
     this.draining = true;
-    this.server.close();
-    for (const s of this.sessions) {
-      // Two-phase: a GOAWAY with the maximum stream id first (in-flight requests racing
-      // with it still succeed), then Node's close() sends the final GOAWAY with the last id.
-      if (!s.closed && !s.destroyed) s.goaway(http2.constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
-    }
-    setTimeout(() => {
-      for (const s of this.sessions) if (!s.closed && !s.destroyed) s.close();
-    }, Math.min(this.hcm.model.drainTimeoutMs, 1000)).unref();
-    this.h1.closeIdleConnections();
+    this.server?.close();
+    this.chains.drainExcept(undefined);
+    for (const c of this.retiredChains) c.drainExcept(undefined);
   }
 
-  /** Routes new streams to a new connection manager; streams in flight keep theirs. */
-  swapConnectionManager(next: HttpConnectionManager): void {
-    const prev = this.hcm;
-    this.hcm = next;
-    this.retired.add(prev);
-    prev.retire();
-    const check = setInterval(() => {
-      if (prev.active.size === 0) {
-        clearInterval(check);
-        this.retired.delete(prev);
-      }
-    }, 1000);
-    check.unref();
-  }
-
-  /** Streams in flight, on the current and on replaced connection managers. */
+  /** Streams in flight, on the current and on replaced chains. */
   get activeStreams(): number {
-    let n = this.hcm.active.size;
-    for (const h of this.retired) n += h.active.size;
+    let n = this.chains.activeStreams;
+    for (const c of this.retiredChains) n += c.activeStreams;
     return n;
   }
 
@@ -129,10 +119,9 @@ export class Listener {
 
   /** Destroys every connection now. */
   close(): void {
-    this.hcm.close();
-    for (const h of this.retired) h.close();
-    this.server.close();
-    for (const s of this.sessions) s.destroy();
+    this.server?.close();
+    this.chains.close();
+    for (const c of this.retiredChains) c.close();
     for (const s of this.sockets) s.destroy();
   }
 
@@ -141,109 +130,57 @@ export class Listener {
       socket.destroy();
       return;
     }
+    socket.on('error', () => undefined);
+    const facts = connectionFacts(socket);
+    if (this.model.transparent) {
+      // TPROXY: the accepted socket's local address is the original destination already.
+      facts.localRestored = true;
+    }
+    this.accept(socket, facts, this.model.useOriginalDst);
+  };
+
+  /**
+   * Runs this listener's filters on a connection (accepted here or handed off to us), then hands
+   * it on (use_original_dst) or serves it.
+   */
+  accept(socket: Socket, facts: ConnectionFacts, handOff: boolean): void {
+    runListenerFilters(socket, facts, this.model, (ok) => {
+      if (!ok) return;
+      if (handOff && facts.localRestored) {
+        // Envoy: the listener bound to the original destination exactly, else 0.0.0.0:port
+        // ([::]:port), takes it and runs its own listener filters; hand-off happens once.
+        const target = this.lookup(facts.localHost, facts.localPort);
+        if (target && target !== this) {
+          target.accept(socket, facts, false);
+          return;
+        }
+      }
+      this.serve(socket, facts);
+    });
+  }
+
+  private serve(socket: Socket, facts: ConnectionFacts): void {
+    if (facts.transportProtocol === '') facts.transportProtocol = 'raw_buffer';
+    const chain = this.chains.select(facts);
+    if (!chain || this.draining) {
+      if (!chain) {
+        this.stats.no_filter_chain_match++;
+        log.debug(`listener ${this.model.name}: no filter chain matches ${facts.remoteHost}:${facts.remotePort} → ${facts.localHost}:${facts.localPort}; closing`);
+      }
+      socket.destroy();
+      return;
+    }
     this.stats.downstream_cx_total++;
     this.stats.downstream_cx_active++;
-    // The connection counts against the manager it starts with (`http.<stat_prefix>.downstream_cx_*`).
-    const hs = this.hcm.stats;
-    hs.downstream_cx_total++;
-    hs.downstream_cx_active++;
     const openedAt = performance.now();
     this.sockets.add(socket);
     socket.once('close', () => {
       this.sockets.delete(socket);
       this.stats.downstream_cx_active--;
       this.stats.downstream_cx_destroy++;
-      hs.downstream_cx_active--;
-      hs.downstream_cx_destroy++;
       this.cxLength.record(performance.now() - openedAt);
     });
-    socket.on('error', () => undefined);
-    const codec = this.hcm.model.codec;
-    if (codec === 'HTTP2') {
-      hs.downstream_cx_http2_total++;
-      this.h2.emit('connection', socket);
-    } else if (codec === 'HTTP1') {
-      hs.downstream_cx_http1_total++;
-      this.h1.emit('connection', socket);
-    } else {
-      sniffCodec(socket, 10_000, (c) => {
-        if (c === 'h2') {
-          hs.downstream_cx_http2_total++;
-          this.h2.emit('connection', socket);
-        } else if (c === 'h1') {
-          hs.downstream_cx_http1_total++;
-          this.handOffHttp1(socket);
-        }
-      });
-    }
-  };
-
-  /**
-   * Node's HTTP/1.1 server normally reads straight from the socket's handle, which
-   * would skip the bytes the sniffer already read and put back. Marking the handle
-   * as consumed makes it parse from the stream instead, where those bytes wait.
-   */
-  private handOffHttp1(socket: Socket): void {
-    const handle = (socket as unknown as { _handle?: { _consumed?: boolean } })._handle;
-    if (handle) handle._consumed = true;
-    this.h1.emit('connection', socket);
-    socket.resume();
+    if (chain.kind === 'http') chain.http.accept(socket, facts);
+    else chain.tcp.accept(socket, facts);
   }
-
-  private readonly onSession = (session: Http2Session): void => {
-    this.sessions.add(session);
-    session.once('close', () => this.sessions.delete(session));
-    session.on('error', () => undefined);
-    guardHttp2Session(session as http2.ServerHttp2Session, this.currentHcm);
-    const win = this.hcm.model.http2.initialConnectionWindowSize;
-    try {
-      session.setLocalWindowSize(Math.min(win, 2 ** 31 - 1));
-    } catch {
-      // The session closed before we could grow its window.
-    }
-    if (this.draining) session.close();
-  };
-
-  private readonly currentHcm = (): HttpConnectionManager => this.hcm;
-
-  private readonly onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[] | undefined): void => {
-    if (!admitHttp2Stream(stream, rawHeaders, this.currentHcm)) return;
-    const ends = stream.session ? endsOf(stream.session) : NO_ENDS;
-    const ds = new H2Downstream(stream, headers, ends.local, ends.remote);
-    this.hcm.handle(ds);
-  };
-
-  private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    if (!admitHttp1Request(req, res, this.hcm.model, this.hcm.stats)) return;
-    if (this.draining) res.setHeader('connection', 'close');
-    const ds = new H1Downstream(req, res, localOf(req.socket), remoteOf(req.socket));
-    this.hcm.handle(ds);
-  };
-}
-
-const NO_ENDS = { local: '', remote: '' };
-const sessionEnds = new WeakMap<Http2Session, { readonly local: string; readonly remote: string }>();
-
-/** A session's addresses, formatted once per connection rather than per stream. */
-function endsOf(session: Http2Session): { readonly local: string; readonly remote: string } {
-  let ends = sessionEnds.get(session);
-  if (!ends) {
-    const sock = session.socket;
-    ends = { local: localOf(sock), remote: remoteOf(sock) };
-    sessionEnds.set(session, ends);
-  }
-  return ends;
-}
-
-function localOf(s: { localAddress?: string | undefined; localPort?: number | undefined } | undefined): string {
-  return s?.localAddress ? formatAddress({ kind: 'tcp', host: unmap(s.localAddress), port: s.localPort ?? 0 }) : '';
-}
-
-function remoteOf(s: { remoteAddress?: string | undefined; remotePort?: number | undefined } | undefined): string {
-  return s?.remoteAddress ? formatAddress({ kind: 'tcp', host: unmap(s.remoteAddress), port: s.remotePort ?? 0 }) : '';
-}
-
-/** "::ffff:10.0.0.1" (IPv4 on a dual-stack socket) → "10.0.0.1", as Envoy prints it. */
-function unmap(ip: string): string {
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }

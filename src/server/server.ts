@@ -14,7 +14,7 @@ import type { CommandLineOptions } from '../cli/options';
 import { toServerInfoCommandLineOptions } from '../cli/options';
 import { versionString } from '../cli/version';
 import { logger } from '../common/logger';
-import { ListenerManager, type ListenerSpec } from '../listener/listener-manager';
+import { inlineRoutes, ListenerManager, type ListenerSpec } from '../listener/listener-manager';
 import type { BootstrapModel } from '../snapshot/model';
 import { registerStatsEndpoints } from '../stats';
 import { istioMetrics } from '../stats/istio/istio-metrics';
@@ -75,8 +75,9 @@ export class Server {
     this.clusters.reconcile(this.bootstrap.clusters);
     const staticSpecs: ListenerSpec[] = [];
     for (const l of this.bootstrap.listeners) {
-      const src = l.filterChains[0]?.hcm.routeSource;
-      if (src?.kind === 'inline') staticSpecs.push({ model: l, routeConfig: src.config });
+      // Static listeners carry their routes inline (an RDS route in a static listener is not served).
+      const routeConfigs = inlineRoutes(l);
+      if (routeConfigs) staticSpecs.push({ model: l, routeConfigs });
     }
     const bindErrors = await this.listeners.apply(staticSpecs);
     if (bindErrors.length) {

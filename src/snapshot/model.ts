@@ -136,16 +136,86 @@ export type RouteSourceModel =
 
 export interface FilterChainModel {
   readonly name: string;
-  readonly hcm: HttpConnectionManagerModel;
+  /** `filter_chain_match` (all fields empty: matches every connection). */
+  readonly match: FilterChainMatchModel;
+  /** The terminal network filter: exactly one of `hcm` and `tcpProxy` is set. */
+  readonly hcm: HttpConnectionManagerModel | undefined;
+  readonly tcpProxy: TcpProxyModel | undefined;
+}
+
+/** An IP prefix (`config.core.v3.CidrRange`), parsed once: `bits` is the address as a number. */
+export interface CidrModel {
+  readonly family: 4 | 6;
+  readonly bits: bigint;
+  readonly prefixLen: number;
+  /** As configured, for messages. */
+  readonly text: string;
+}
+
+/** `config.listener.v3.FilterChainMatch`; empty lists / undefined mean "any". */
+export interface FilterChainMatchModel {
+  readonly destinationPort: number | undefined;
+  readonly prefixRanges: readonly CidrModel[];
+  readonly directSourcePrefixRanges: readonly CidrModel[];
+  readonly serverNames: readonly string[];
+  /** '' = any; "raw_buffer", "tls" or what a listener filter detected. */
+  readonly transportProtocol: string;
+  readonly applicationProtocols: readonly string[];
+  readonly sourceType: 'ANY' | 'SAME_IP_OR_LOOPBACK' | 'EXTERNAL';
+  readonly sourcePrefixRanges: readonly CidrModel[];
+  readonly sourcePorts: readonly number[];
+}
+
+/** `envoy.filters.network.tcp_proxy`. */
+export interface TcpProxyModel {
+  readonly kind: 'tcp_proxy';
+  readonly statPrefix: string;
+  /** `cluster`, or `weighted_clusters` (picked per connection by weight). */
+  readonly clusters: readonly { readonly name: string; readonly weight: number }[];
+  /** `idle_timeout`: Envoy default 1 h; 0 disables. */
+  readonly idleTimeoutMs: number;
+  /** `max_downstream_connection_duration`; 0 = none. */
+  readonly maxDownstreamConnectionDurationMs: number;
+}
+
+/** `ListenerFilterChainMatchPredicate` (a listener filter's `filter_disabled`). */
+export type ListenerFilterPredicateModel =
+  | { readonly kind: 'any' }
+  | { readonly kind: 'or' | 'and'; readonly rules: readonly ListenerFilterPredicateModel[] }
+  | { readonly kind: 'not'; readonly rule: ListenerFilterPredicateModel }
+  | { readonly kind: 'destination_port_range'; readonly start: number; readonly end: number };
+
+export interface ListenerFilterModel {
+  readonly kind: 'original_dst' | 'tls_inspector' | 'http_inspector';
+  /** `filter_disabled`: the filter is skipped for connections this matches. */
+  readonly disabled: ListenerFilterPredicateModel | undefined;
 }
 
 export interface ListenerModel {
   readonly name: string;
   readonly address: SocketAddress;
   readonly filterChains: readonly FilterChainModel[];
+  /** `default_filter_chain`: used when no chain matches. */
+  readonly defaultFilterChain: FilterChainModel | undefined;
   readonly trafficDirection: 'UNSPECIFIED' | 'INBOUND' | 'OUTBOUND';
   /** Envoy `per_connection_buffer_limit_bytes`, default 1 MiB. */
   readonly perConnectionBufferLimitBytes: number;
+  /** `listener_filters` in order (an implicit original_dst is appended when `use_original_dst`, as Envoy does). */
+  readonly listenerFilters: readonly ListenerFilterModel[];
+  /** `listener_filters_timeout`: Envoy default 15 s; 0 disables. */
+  readonly listenerFiltersTimeoutMs: number;
+  readonly continueOnListenerFiltersTimeout: boolean;
+  /** `use_original_dst`: hand a redirected connection to the listener of its original destination. */
+  readonly useOriginalDst: boolean;
+  /** `bind_to_port` (default true); false: only reached by a use_original_dst hand-off. */
+  readonly bindToPort: boolean;
+  /** `transparent`: IP_TRANSPARENT (TPROXY); the accepted socket's local address is the original destination. */
+  readonly transparent: boolean;
+}
+
+/** A listener's filter chains, the default chain last. */
+export function listenerChains(l: ListenerModel): readonly FilterChainModel[] {
+  return l.defaultFilterChain ? [...l.filterChains, l.defaultFilterChain] : l.filterChains;
 }
 
 // === Routes ===
@@ -297,7 +367,7 @@ export interface RouteConfigModel {
 
 // === Clusters ===
 
-export type ClusterType = 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'EDS';
+export type ClusterType = 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'EDS' | 'ORIGINAL_DST';
 export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'RING_HASH' | 'MAGLEV';
 export type UpstreamProtocol = 'http1' | 'http2' | 'downstream';
 
@@ -474,6 +544,10 @@ export interface ClusterModel {
   readonly ignoreNewHostsUntilFirstHc: boolean;
   /** ignore_health_on_host_removal: remove hosts at once when discovery drops them, even if they pass health checks. */
   readonly ignoreHealthOnHostRemoval: boolean;
+  /** `upstream_bind_config.source_address`: the local address of upstream connections (port 0 = any). */
+  readonly upstreamBindAddress: { readonly host: string; readonly port: number } | undefined;
+  /** ORIGINAL_DST clusters: `original_dst_lb_config` and `cleanup_interval` (Envoy default 5 s). */
+  readonly originalDst: OriginalDstConfigModel | undefined;
   /** Stable digest of the config, for diff-and-retain on updates. */
   readonly hash: string;
   /** `metadata.filter_metadata.istio.services[0]` (istiod sets it on service clusters): Istio's destination_service. */
@@ -484,6 +558,16 @@ export interface IstioServiceModel {
   readonly host: string | undefined;
   readonly name: string | undefined;
   readonly namespace: string | undefined;
+}
+
+export interface OriginalDstConfigModel {
+  /** `use_http_header`: take the destination from `httpHeaderName` when present. */
+  readonly useHttpHeader: boolean;
+  /** `http_header_name`, lower-case (default `x-envoy-original-dst-host`). */
+  readonly httpHeaderName: string;
+  /** `upstream_port_override`. */
+  readonly portOverride: number | undefined;
+  readonly cleanupIntervalMs: number;
 }
 
 /** Where an xDS type comes from. */

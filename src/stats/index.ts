@@ -7,7 +7,7 @@
  */
 import { formatAddress, type SocketAddress } from '../snapshot/model';
 import { statsStore } from './store';
-import { CONTROL_PLANE_STATS, HCM_STATS, LISTENER_STATS, SUBSCRIPTION_STATS, sanitizeStatName } from './tables';
+import { CONTROL_PLANE_STATS, HCM_STATS, LISTENER_STATS, SUBSCRIPTION_STATS, TCP_PROXY_STATS, sanitizeStatName } from './tables';
 
 export { registerStatsEndpoints, type StatsServerView, type StatsEndpointOptions } from './admin-endpoints';
 export { clusterStats, ClusterScope } from './cluster-stats';
@@ -36,6 +36,11 @@ export function listenerStats(address: SocketAddress) {
 /** `listener.<address>.downstream_cx_length_ms`. */
 export function listenerCxLength(address: SocketAddress) {
   return statsStore().histogram(`${listenerStatPrefix(address)}downstream_cx_length_ms`);
+}
+
+/** `tcp.<stat_prefix>.` counters of a tcp_proxy filter. */
+export function tcpProxyStats(statPrefix: string) {
+  return statsStore().table(`tcp.${sanitizeStatName(statPrefix)}.`, TCP_PROXY_STATS);
 }
 
 /** xDS subscription stats: `cluster_manager.cds.`, `listener_manager.lds.`. */

@@ -42,6 +42,19 @@ export const LISTENER_STATS = {
   downstream_cx_total: 'counter',
   downstream_cx_active: 'gauge',
   downstream_cx_destroy: 'counter',
+  no_filter_chain_match: 'counter',
+  downstream_listener_filter_error: 'counter',
+} as const satisfies StatTableDecl;
+
+/** `tcp.<stat_prefix>.` (envoy.filters.network.tcp_proxy). */
+export const TCP_PROXY_STATS = {
+  downstream_cx_total: 'counter',
+  downstream_cx_no_route: 'counter',
+  downstream_cx_rx_bytes_total: 'counter',
+  downstream_cx_tx_bytes_total: 'counter',
+  idle_timeout: 'counter',
+  max_downstream_connection_duration: 'counter',
+  upstream_flush_total: 'counter',
 } as const satisfies StatTableDecl;
 
 /** `cluster_manager.cds.`, `listener_manager.lds.` (Envoy's `ALL_SUBSCRIPTION_STATS`, the ones Legate counts). */
@@ -79,6 +92,8 @@ export const CLUSTER_HOST_SUMS = {
   cx_total: ['upstream_cx_total', 'counter'],
   cx_active: ['upstream_cx_active', 'gauge'],
   cx_connect_fail: ['upstream_cx_connect_fail', 'counter'],
+  cx_rx_bytes_total: ['upstream_cx_rx_bytes_total', 'counter'],
+  cx_tx_bytes_total: ['upstream_cx_tx_bytes_total', 'counter'],
 } as const satisfies Readonly<Record<string, readonly [string, StatKind]>>;
 
 /** Stat names use `_` for `:` (Envoy's `sanitizeStatsName`), e.g. `listener.[__]_15001.`. */

@@ -3,6 +3,7 @@ import type { ClusterModel, EndpointModel, SocketAddress } from '../snapshot/mod
 import { formatAddress } from '../snapshot/model';
 import { logger } from '../common/logger';
 import { Host } from './host';
+import { OriginalDstHosts } from './original-dst-hosts';
 import { ClusterPicker } from './pickers/cluster-picker';
 import { EMPTY_PICKER, type PickContext, type Picker } from './pickers/types';
 import { HealthChecker, type HealthCheckerOptions } from '../health/health-checker';
@@ -53,6 +54,8 @@ export class Cluster {
   /** Initial hosts whose first health check has not finished (cluster warming waits for them). */
   private awaitingFirstCheck = new Set<HealthCheckedHost>();
   private hcWarmed: (() => void) | undefined;
+  /** ORIGINAL_DST clusters: the hosts made from original destinations (the cluster has no picker). */
+  readonly originalDst: OriginalDstHosts | undefined;
   /** Resolves once the first host list is known (immediately for STATIC; after the first DNS answer otherwise). */
   readonly initialized: Promise<void>;
   private markInitialized!: () => void;
@@ -67,7 +70,10 @@ export class Cluster {
         onCheckComplete: (host, transition) => this.onHostCheckComplete(host as Host, transition),
       });
     }
-    if (model.type === 'STATIC' || model.type === 'EDS') {
+    this.originalDst = model.originalDst ? new OriginalDstHosts(() => this.model, model.originalDst) : undefined;
+    if (model.type === 'ORIGINAL_DST') {
+      this.markInitialized();
+    } else if (model.type === 'STATIC' || model.type === 'EDS') {
       this.setEndpoints(model.endpoints.map((e) => ({ e, address: e.address })));
       this.markInitializedAfterHealthChecks();
     } else {
@@ -119,20 +125,21 @@ export class Cluster {
   }
 
   allHosts(): Host[] {
-    return [...this.hosts.values()];
+    return this.originalDst ? this.originalDst.all() : [...this.hosts.values()];
   }
 
   stop(): void {
     this.stopped = true;
     if (this.dnsTimer) clearTimeout(this.dnsTimer);
     this.healthChecker?.stop();
+    this.originalDst?.stop();
     for (const h of this.hosts.values()) h.drain();
   }
 
   /** Closes every connection now (process exit). */
   destroy(): void {
     this.stop();
-    for (const h of this.hosts.values()) h.close();
+    for (const h of this.allHosts()) h.close();
   }
 
   private setEndpoints(list: Array<{ e: EndpointModel; address: SocketAddress }>): void {

@@ -1,3 +1,4 @@
+import type { NetConnectOpts } from 'node:net';
 import { Pool as UndiciPool } from 'undici';
 import type { ClusterModel, EndpointModel, SocketAddress, TransportSocketMatchModel } from '../snapshot/model';
 import { formatAddress } from '../snapshot/model';
@@ -15,6 +16,9 @@ export interface HostStats {
   rq_success: number;
   rq_timeout: number;
   rq_total: number;
+  /** Bytes received from / sent to this host by tcp_proxy connections (`upstream_cx_rx_bytes_total`...). */
+  cx_rx_bytes_total: number;
+  cx_tx_bytes_total: number;
 }
 
 /**
@@ -26,7 +30,7 @@ export class Host implements HealthCheckedHost {
   readonly key: string;
   /** Health flags set by active health checking (and, later, outlier detection); EDS flags are derived from the endpoint. */
   private ownFlags = 0;
-  readonly stats: HostStats = { cx_active: 0, cx_connect_fail: 0, cx_total: 0, rq_active: 0, rq_error: 0, rq_success: 0, rq_timeout: 0, rq_total: 0 };
+  readonly stats: HostStats = { cx_active: 0, cx_connect_fail: 0, cx_total: 0, rq_active: 0, rq_error: 0, rq_success: 0, rq_timeout: 0, rq_total: 0, cx_rx_bytes_total: 0, cx_tx_bytes_total: 0 };
   private h2: H2HostPool | undefined;
   private h1: UndiciPool | undefined;
 
@@ -151,6 +155,7 @@ export class Host implements HealthCheckedHost {
         maxPendingRequests: m.circuitBreakers.maxPendingRequests,
         initialStreamWindowSize: m.http2.initialStreamWindowSize,
         initialConnectionWindowSize: m.http2.initialConnectionWindowSize,
+        localAddress: m.upstreamBindAddress?.host,
       }, {
         onConnectStart: () => { this.stats.cx_total++; },
         onConnect: () => { this.stats.cx_active++; },
@@ -167,7 +172,9 @@ export class Host implements HealthCheckedHost {
       const origin = this.address.kind === 'tcp' ? `http://${formatAddress(this.address)}` : 'http://localhost';
       this.h1 = new UndiciPool(origin, {
         connections: m.circuitBreakers.maxConnections,
-        connect: this.address.kind === 'pipe' ? { socketPath: this.address.path, timeout: m.connectTimeoutMs } : { timeout: m.connectTimeoutMs },
+        connect: this.address.kind === 'pipe'
+          ? { socketPath: this.address.path, timeout: m.connectTimeoutMs }
+          : { timeout: m.connectTimeoutMs, ...(m.upstreamBindAddress ? { localAddress: m.upstreamBindAddress.host } : {}) },
         keepAliveTimeout: Math.min(m.idleTimeoutMs || 4000, 600_000),
         pipelining: 1,
         headersTimeout: 0,
@@ -187,4 +194,12 @@ export class Host implements HealthCheckedHost {
     this.h2?.close();
     void this.h1?.destroy().catch(() => undefined);
   }
+}
+
+/** Where a plain TCP connection to this host goes, with the cluster's upstream_bind_config. */
+export function tcpConnectOptions(host: Host, cluster: ClusterModel): NetConnectOpts {
+  const a = host.address;
+  if (a.kind === 'pipe') return { path: a.path };
+  const bind = cluster.upstreamBindAddress;
+  return { host: a.host, port: a.port, ...(bind ? { localAddress: bind.host, ...(bind.port ? { localPort: bind.port } : {}) } : {}) };
 }

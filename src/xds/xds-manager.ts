@@ -23,6 +23,7 @@ import { logger } from '../common/logger';
 import { TimeSlicer, nextTurn } from '../common/time-slices';
 import type { ListenerManager, ListenerSpec } from '../listener/listener-manager';
 import type { BootstrapModel, ClusterModel, EndpointModel, FileSourceModel, ListenerModel, RouteConfigModel } from '../snapshot/model';
+import { listenerChains } from '../snapshot/model';
 import type { ClusterManager } from '../upstream/cluster-manager';
 import { decodeCluster, decodeLoadAssignment } from './resources/cluster';
 import { DecodeContext, formatIssue, type ProtoObj } from './resources/decode-context';
@@ -321,9 +322,9 @@ export class XdsManager {
       files.set(`${typeUrl}|${file.path}|${file.watchedDirectory ?? ''}`, { typeUrl, file });
     };
     for (const l of listenerModels) {
-      for (const fc of l.filterChains) {
-        const src = fc.hcm.routeSource;
-        if (src.kind !== 'rds') continue;
+      for (const fc of listenerChains(l)) {
+        const src = fc.hcm?.routeSource;
+        if (src?.kind !== 'rds') continue;
         if (src.file) wantFile(TYPE.routeConfig, src.file);
         else rdsNames.add(src.name);
       }
@@ -385,21 +386,30 @@ export class XdsManager {
     let warming = 0;
     const specs: ListenerSpec[] = [];
     for (const l of listenerModels) {
-      const src = l.filterChains[0]?.hcm.routeSource;
-      if (!src) continue;
-      if (src.kind === 'inline') {
-        specs.push({ model: l, routeConfig: src.config });
+      // Every HTTP chain's routes (inline or RDS), aligned with listenerChains(l); TCP chains have none.
+      const routeConfigs: (RouteConfigModel | undefined)[] = [];
+      let missing = false;
+      for (const fc of listenerChains(l)) {
+        const src = fc.hcm?.routeSource;
+        if (!src) routeConfigs.push(undefined);
+        else if (src.kind === 'inline') routeConfigs.push(src.config);
+        else {
+          const rc = this.routes.get(src.name);
+          if (rc) routeConfigs.push(rc.model);
+          else if (this.timedOut.has(`${TYPE.routeConfig}|${src.name}`)) routeConfigs.push(EMPTY_ROUTES(src.name));
+          else {
+            missing = true;
+            this.armFetchTimer(TYPE.routeConfig, src.name, src.initialFetchTimeoutMs);
+          }
+        }
+      }
+      if (!missing) {
+        specs.push({ model: l, routeConfigs });
         continue;
       }
-      const rc = this.routes.get(src.name);
-      if (rc) specs.push({ model: l, routeConfig: rc.model });
-      else if (this.timedOut.has(`${TYPE.routeConfig}|${src.name}`)) specs.push({ model: l, routeConfig: EMPTY_ROUTES(src.name) });
-      else {
-        warming++;
-        this.armFetchTimer(TYPE.routeConfig, src.name, src.initialFetchTimeoutMs);
-        const current = this.listenerManager.specOf(l.name);
-        if (current) specs.push(current);
-      }
+      warming++;
+      const current = this.listenerManager.specOf(l.name);
+      if (current) specs.push(current);
     }
     return { specs, warming };
   }
@@ -446,7 +456,7 @@ export class XdsManager {
  * whose routes come from RDS, or a static EDS cluster (from ADS or a file).
  */
 export function staticResourcesUseDiscovery(bootstrap: BootstrapModel): boolean {
-  return bootstrap.listeners.some((l) => l.filterChains.some((fc) => fc.hcm.routeSource.kind === 'rds'))
+  return bootstrap.listeners.some((l) => listenerChains(l).some((fc) => fc.hcm?.routeSource.kind === 'rds'))
     || bootstrap.clusters.some((c) => c.type === 'EDS');
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CircuitBreakerThresholdsModel, ClusterModel, ClusterType, EndpointModel, FileSourceModel, LoadAssignmentPolicyModel, UpstreamProtocol } from '../../snapshot/model';
+import type { CircuitBreakerThresholdsModel, ClusterModel, ClusterType, EndpointModel, FileSourceModel, LoadAssignmentPolicyModel, OriginalDstConfigModel, UpstreamProtocol } from '../../snapshot/model';
 import { DEFAULT_ASSIGNMENT_POLICY } from '../../snapshot/model';
 import { decodeLbPolicy } from './lb-policy';
 import { decodeAddress } from './address';
@@ -10,7 +10,7 @@ import { decodeConfigSource, fileSourceOf } from './config-source';
 import { decodeHealthChecks } from './health-check';
 
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
-const SUPPORTED_TYPES: readonly ClusterType[] = ['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS'];
+const SUPPORTED_TYPES: readonly ClusterType[] = ['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS', 'ORIGINAL_DST'];
 
 /** Envoy's circuit-breaker defaults (circuit_breaker.proto). */
 const CB_DEFAULTS: CircuitBreakerThresholdsModel = { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 };
@@ -24,7 +24,18 @@ export function decodeCluster(c: ProtoObj, path: string, ctx: DecodeContext): Cl
   if (!SUPPORTED_TYPES.includes(type)) {
     ctx.error(`${path}.type`, `cluster type ${type} is not supported yet (supported: ${SUPPORTED_TYPES.join(', ')})`);
   }
-  const { lbPolicy, lbConfig } = decodeLbPolicy(c, path, ctx);
+  // ORIGINAL_DST picks its own host (the connection's original destination): Envoy requires
+  // lb_policy CLUSTER_PROVIDED (or the deprecated ORIGINAL_DST_LB) there, and only there.
+  const clusterProvided = c.lb_policy === 'CLUSTER_PROVIDED' || c.lb_policy === 'ORIGINAL_DST_LB';
+  if (type === 'ORIGINAL_DST' && c.lb_policy !== undefined && !clusterProvided) {
+    ctx.error(`${path}.lb_policy`, `LB policy ${c.lb_policy} is not valid for cluster type ORIGINAL_DST; only CLUSTER_PROVIDED is allowed`);
+  } else if (type !== 'ORIGINAL_DST' && clusterProvided) {
+    ctx.error(`${path}.lb_policy`, `LB policy ${c.lb_policy} is only valid for cluster type ORIGINAL_DST`);
+  }
+  const { lbPolicy, lbConfig } = decodeLbPolicy(clusterProvided ? { ...c, lb_policy: undefined } : c, path, ctx);
+  const originalDst = type === 'ORIGINAL_DST' ? decodeOriginalDst(c, path, ctx) : undefined;
+  if (type !== 'ORIGINAL_DST' && c.original_dst_lb_config) ctx.error(`${path}.original_dst_lb_config`, 'only valid for cluster type ORIGINAL_DST');
+  const upstreamBindAddress = decodeBindConfig(c.upstream_bind_config, `${path}.upstream_bind_config`, ctx);
   checkTransportSocket(c.transport_socket, `${path}.transport_socket`, ctx);
   const transportSocketMatches = decodeTransportSocketMatches(c.transport_socket_matches, `${path}.transport_socket_matches`, ctx);
   const healthCheck = decodeHealthChecks(c.health_checks, `${path}.health_checks`, ctx);
@@ -32,6 +43,9 @@ export function decodeCluster(c: ProtoObj, path: string, ctx: DecodeContext): Cl
 
   const { protocol, http2, idleTimeoutMs } = decodeProtocol(c, path, ctx);
   const endpoints = decodeLoadAssignment(c.load_assignment, `${path}.load_assignment`, ctx);
+  if (type === 'ORIGINAL_DST' && endpoints.length > 0) {
+    ctx.error(`${path}.load_assignment`, 'ORIGINAL_DST clusters must have no load assignment configured');
+  }
   if (type === 'LOGICAL_DNS' && endpoints.length !== 1) {
     ctx.error(`${path}.load_assignment`, `LOGICAL_DNS clusters must have exactly one endpoint, found ${endpoints.length}`);
   }
@@ -76,6 +90,8 @@ export function decodeCluster(c: ProtoObj, path: string, ctx: DecodeContext): Cl
     healthyPanicThresholdPercent: Number(c.common_lb_config?.healthy_panic_threshold?.value ?? 50),
     ignoreNewHostsUntilFirstHc: c.common_lb_config?.ignore_new_hosts_until_first_hc === true,
     ignoreHealthOnHostRemoval: c.ignore_health_on_host_removal === true,
+    upstreamBindAddress,
+    originalDst,
     hash: createHash('sha1').update(JSON.stringify(c)).digest('hex'),
     istioService: istioService(c.metadata),
   };
@@ -190,4 +206,37 @@ function decodeAssignmentPolicy(p: ProtoObj | undefined, path: string, ctx: Deco
   if (!(factor > 0)) ctx.error(`${path}.overprovisioning_factor`, 'must be greater than 0');
   if ((p.drop_overloads ?? []).length) ctx.warn(`${path}.drop_overloads`, 'drop_overloads is not implemented: no request is dropped');
   return { overprovisioningFactor: factor, weightedPriorityHealth: p.weighted_priority_health === true };
+}
+
+/** `original_dst_lb_config` and `cleanup_interval` of an ORIGINAL_DST cluster. */
+function decodeOriginalDst(c: ProtoObj, path: string, ctx: DecodeContext): OriginalDstConfigModel {
+  const o = c.original_dst_lb_config ?? {};
+  if (o.metadata_key) ctx.error(`${path}.original_dst_lb_config.metadata_key`, 'metadata_key is not supported');
+  const portOverride = o.upstream_port_override !== undefined ? Number(o.upstream_port_override) : undefined;
+  if (portOverride !== undefined && !(portOverride >= 1 && portOverride <= 65535)) ctx.error(`${path}.original_dst_lb_config.upstream_port_override`, 'must be in 1..65535');
+  return {
+    useHttpHeader: o.use_http_header === true,
+    httpHeaderName: String(o.http_header_name || 'x-envoy-original-dst-host').toLowerCase(),
+    portOverride,
+    cleanupIntervalMs: durationMs(c.cleanup_interval, 5000),
+  };
+}
+
+/** `upstream_bind_config` (`config.core.v3.BindConfig`): the source address of upstream connections. */
+function decodeBindConfig(b: ProtoObj | undefined, path: string, ctx: DecodeContext): ClusterModel['upstreamBindAddress'] {
+  if (!b) return undefined;
+  if (b.freebind === true) ctx.error(`${path}.freebind`, 'freebind is not supported');
+  if ((b.socket_options ?? []).length) ctx.error(`${path}.socket_options`, 'socket options are not supported');
+  if ((b.additional_source_addresses ?? b.extra_source_addresses ?? []).length) ctx.error(`${path}.extra_source_addresses`, 'extra source addresses are not supported');
+  if (b.local_address_selector) ctx.error(`${path}.local_address_selector`, 'custom local address selectors are not supported');
+  const sa = b.source_address;
+  if (!sa) {
+    ctx.error(`${path}.source_address`, 'source_address is required');
+    return undefined;
+  }
+  const host = String(sa.address ?? '');
+  if (!isIp(host)) ctx.error(`${path}.source_address.address`, `"${host}" is not an IP address`);
+  const port = Number(sa.port_value ?? 0);
+  if (!(port >= 0 && port <= 65535)) ctx.error(`${path}.source_address.port_value`, `invalid port ${sa.port_value}`);
+  return { host, port };
 }

@@ -57,7 +57,7 @@ t.test('one bad resource rejects the whole update: nothing committed, the error 
   bad[N - 7] = { ...bad[N - 7]!, type: 'ORIGINAL_DST' };
   const errors = await xds.onUpdate(TYPE.cluster, { changed: changes(bad, 'v2'), removed: ['c1'], version: 'v2', isFullState: true });
   t.equal(errors.length, 1);
-  t.match(errors[0], /Cluster "c493": type: cluster type ORIGINAL_DST is not supported/);
+  t.match(errors[0], /Cluster "c493": load_assignment: ORIGINAL_DST clusters must have no load assignment configured/);
   t.equal(xds.clusters.size, 3, 'neither additions nor the removal were committed');
   t.equal(xds.clusters.get('c0'), before, 'the accepted copy is untouched');
   t.equal(xds.versions.get(TYPE.cluster), 'v1');
