@@ -15,6 +15,7 @@ import {
   admitHttp1Request, admitHttp2Stream, answerHttp1ClientError, guardHttp2Session, http1MaxHeadersCount, http1ServerOptions, http2ServerOptions,
 } from '../http/downstream-limits';
 import { formatAddress } from '../snapshot/model';
+import { overloadManager } from '../overload/overload-manager';
 import { sniffCodec } from './codec-sniffer';
 import type { ConnectionFacts } from './connection-facts';
 
@@ -170,13 +171,15 @@ export class HttpChain {
 
   private readonly onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[] | undefined): void => {
     if (!admitHttp2Stream(stream, rawHeaders, this.currentHcm)) return;
+    // disable_http_keepalive: GOAWAY; the session finishes its streams and closes.
+    if (overloadManager.disableKeepalive && stream.session && !stream.session.closed) stream.session.close();
     const ends = endsOf(stream.session?.socket);
     this.hcm.handle(new H2Downstream(stream, headers, ends.local, ends.remote, ends.originalDst));
   };
 
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (!admitHttp1Request(req, res, this.hcm.model, this.hcm.stats)) return;
-    if (this.draining) res.setHeader('connection', 'close');
+    if (this.draining || overloadManager.disableKeepalive) res.setHeader('connection', 'close');
     const ends = endsOf(req.socket);
     this.hcm.handle(new H1Downstream(req, res, ends.local, ends.remote, ends.originalDst));
   };

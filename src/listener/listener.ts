@@ -1,5 +1,6 @@
 import net, { type Socket } from 'node:net';
 import { logger } from '../common/logger';
+import { overloadManager } from '../overload/overload-manager';
 import type { ListenerModel } from '../snapshot/model';
 import { formatAddress } from '../snapshot/model';
 import { listenerCxLength, listenerStats, type Histogram } from '../stats';
@@ -16,6 +17,8 @@ export interface ListenerStats {
   downstream_cx_active: number;
   downstream_cx_destroy: number;
   no_filter_chain_match: number;
+  downstream_cx_overload_reject: number;
+  downstream_global_cx_overflow: number;
 }
 
 /** Finds the listener for a restored original destination (use_original_dst hand-off). */
@@ -131,6 +134,18 @@ export class Listener {
       return;
     }
     socket.on('error', () => undefined);
+    // The overload manager: stop_accepting_connections, then the global connection limit.
+    if (overloadManager.stopAcceptingConnections) {
+      this.stats.downstream_cx_overload_reject++;
+      socket.destroy();
+      return;
+    }
+    if (!overloadManager.tryAcceptConnection()) {
+      this.stats.downstream_global_cx_overflow++;
+      socket.destroy();
+      return;
+    }
+    socket.once('close', releaseConnection);
     const facts = connectionFacts(socket);
     if (this.model.transparent) {
       // TPROXY: the accepted socket's local address is the original destination already.
@@ -183,4 +198,8 @@ export class Listener {
     if (chain.kind === 'http') chain.http.accept(socket, facts);
     else chain.tcp.accept(socket, facts);
   }
+}
+
+function releaseConnection(): void {
+  overloadManager.releaseConnection();
 }

@@ -44,6 +44,8 @@ export const LISTENER_STATS = {
   downstream_cx_destroy: 'counter',
   no_filter_chain_match: 'counter',
   downstream_listener_filter_error: 'counter',
+  downstream_cx_overload_reject: 'counter',
+  downstream_global_cx_overflow: 'counter',
 } as const satisfies StatTableDecl;
 
 /** `tcp.<stat_prefix>.` (envoy.filters.network.tcp_proxy). */
