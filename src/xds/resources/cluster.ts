@@ -159,6 +159,8 @@ function decodeOutlierDetection(o: ProtoObj, path: string, ctx: DecodeContext): 
   const maxEjectionTimeMs = durationMs(o.max_ejection_time, Math.max(300_000, baseEjectionTimeMs));
   if (maxEjectionTimeMs < baseEjectionTimeMs) ctx.error(`${path}.max_ejection_time`, "outlier detector's max_ejection_time cannot be smaller than base_ejection_time");
   const stdev = n(o.success_rate_stdev_factor, 1900);
+  if (o.detect_degraded_hosts === true) ctx.warn(`${path}.detect_degraded_hosts`, 'degraded-host detection is not implemented: hosts answering x-envoy-degraded stay healthy');
+  if (o.monitors !== undefined && (o.monitors ?? []).length) ctx.error(`${path}.monitors`, 'outlier detection monitor extensions are not supported');
   return {
     consecutive5xx: n(o.consecutive_5xx, 5),
     consecutiveGatewayFailure: n(o.consecutive_gateway_failure, 5),
