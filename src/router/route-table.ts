@@ -20,6 +20,8 @@ export interface RouteEntry {
 
 interface CompiledVirtualHost {
   readonly model: VirtualHostModel;
+  /** Some route matches on runtime_fraction. */
+  readonly usesRandom: boolean;
   readonly routes: ReadonlyArray<{ readonly entry: RouteEntry; readonly matches: (path: string, headers: HeaderBag, random: number) => boolean }>;
 }
 
@@ -54,8 +56,9 @@ export class RouteTable {
   match(authority: string, path: string, headers: HeaderBag): RouteEntry | undefined {
     const vh = this.findVirtualHost(authority);
     if (!vh) return undefined;
-    // One random value per request for runtime_fraction matches, as Envoy's stream random.
-    const random = Math.random();
+    // One random value per request for runtime_fraction matches (Envoy's stream random), drawn
+    // only when the virtual host has such a route.
+    const random = vh.usesRandom ? Math.random() : 0;
     for (const r of vh.routes) if (r.matches(path, headers, random)) return r.entry;
     return undefined;
   }
@@ -76,6 +79,7 @@ export class RouteTable {
 function compileVirtualHost(model: VirtualHostModel): CompiledVirtualHost {
   return {
     model,
+    usesRandom: model.routes.some((r) => r.match.runtimeFractionPerMillion !== undefined),
     routes: model.routes.map((route) => {
       let weighted: RouteEntry['weighted'];
       if (route.action.kind === 'route' && route.action.cluster.kind === 'weighted') {
