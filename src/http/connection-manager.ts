@@ -143,6 +143,7 @@ export class HttpConnectionManager {
   private readonly sweepIdle = (): void => {
     const now = performance.now();
     const limit = this.model.streamIdleTimeoutMs;
-    for (const st of this.active) if (now - st.lastActivity > limit) st.onIdleTimeout();
+    // A route's own idle_timeout replaces this one for its streams (they time themselves).
+    for (const st of this.active) if (st.idleTimeoutOverrideMs === undefined && now - st.lastActivity > limit) st.onIdleTimeout();
   };
 }

@@ -30,6 +30,8 @@ import type { PickContext } from '../upstream/picker';
 import type { ResponseFlag } from './response-flags';
 import { StreamInfo } from './stream-info';
 import { clusterStats, type ClusterScope } from '../stats';
+import type { ResourceManager } from '../upstream/circuit-breakers';
+import { grpcToHttpStatus } from '../upstream/outlier-detector';
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2.constants;
 /** Replays of a provably unprocessed request before giving up. */
@@ -51,6 +53,13 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
   /** The cluster's router stats (`upstream_rq_<code>`, `upstream_rq_time`), resolved with the cluster. */
   private clusterScope: ClusterScope | undefined;
   private host: Host | undefined;
+  /** The cluster's circuit breakers for the route's priority. */
+  private resources: ResourceManager | undefined;
+  /** The current attempt holds a max_requests slot. */
+  private requestCharged = false;
+  /** The route's idle_timeout, overriding the connection manager's stream_idle_timeout. */
+  idleTimeoutOverrideMs: number | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
   private upstream: UpstreamRequest | undefined;
   private upstreamHeaders: OutgoingHttpHeaders = {};
   private upstreamReady = false;
@@ -145,6 +154,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
       return;
     }
     this.cluster = cluster;
+    this.resources = cluster.resources[action.priority === 'HIGH' ? 1 : 0];
     this.clusterScope = clusterStats().scopeOf(cluster);
     this.info.upstreamClusterName = cluster.model.name;
     this.info.upstreamClusterObservabilityName = cluster.model.observabilityName;
@@ -155,6 +165,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
 
     ds.body.on('data', this.onDownstreamData);
     ds.body.on('end', this.onDownstreamEnd);
+    if (action.idleTimeoutMs !== undefined) this.armRouteIdleTimeout(action.idleTimeoutMs);
     this.attempt();
     if (action.maxStreamDurationMs > 0) this.armTimer(action.maxStreamDurationMs, 'max_stream');
   }
@@ -169,9 +180,15 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
       this.localReply({ status: 503, body: 'no healthy upstream', flag: 'UH', details: 'no_healthy_upstream' });
       return;
     }
+    this.host = host;
+    if (!this.resources!.tryRequest()) {
+      // max_requests circuit breaker: 503 UO, never retried, not charged to the host's outlier detector.
+      this.onUpstreamFailure({ kind: 'overflow', message: 'overflow', unprocessed: false });
+      return;
+    }
+    this.requestCharged = true;
     this.attempts++;
     this.info.upstreamRequestAttemptCount = this.attempts;
-    this.host = host;
     this.info.upstreamHost = host.key;
     this.upstreamReady = false;
     if (this.entry!.vhost.includeRequestAttemptCount && !this.hcm.model.suppressEnvoyHeaders) this.upstreamHeaders['x-envoy-attempt-count'] = String(this.attempts);
@@ -188,7 +205,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
     }
     const protocol = cluster.model.protocol === 'downstream' ? (this.ds.protocol === 'HTTP/2' ? 'http2' : 'http1') : cluster.model.protocol;
     const upstream = protocol === 'http2'
-      ? new H2Upstream(host, this.upstreamHeaders, this, this.grpc)
+      ? new H2Upstream(host, this.upstreamHeaders, this, this.grpc, this.resources)
       : new H1Upstream(host, this.upstreamHeaders, this.requestHasBody(), this);
     this.upstream = upstream;
     upstream.start();
@@ -213,6 +230,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
     if (this.done) return;
     this.upstreamReady = true;
     this.info.upstreamLocalAddress = localAddress;
+    this.host?.outlier?.putResult('connect_success');
     const up = this.upstream!;
     let ok = true;
     for (const c of this.kept) ok = up.write(c) && ok;
@@ -233,6 +251,12 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
     this.clearPerTryTimer();
     // An Envoy upstream failing its health checks says so on every response: fail it now (passive).
     if (headers['x-envoy-immediate-health-check-fail'] !== undefined && this.host) this.cluster?.healthChecker?.immediateFailure(this.host);
+    const om = this.host?.outlier;
+    if (om) {
+      // Envoy's router: a gRPC status in the response headers (trailers-only) is charged as its HTTP equivalent.
+      const hs = this.grpc ? headers['grpc-status'] : undefined;
+      om.putHttpResponseCode(hs !== undefined ? grpcToHttpStatus(Number(hs)) : Number(headers[':status']));
+    }
     const retry = this.retry;
     if (retry && this.replayable && !this.responseStarted) {
       const gs = endStream && headers['grpc-status'] !== undefined ? Number(headers['grpc-status']) : undefined;
@@ -310,7 +334,8 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
     const retry = this.retry;
     const scope = this.clusterScope!;
     if (!retry || this.done || this.ds.closed || !this.replayable || this.responseStarted) return false;
-    if (scope.activeRetries >= this.cluster!.model.circuitBreakers.maxRetries) {
+    const retries = this.resources!.retries;
+    if (!retries.canCreate()) {
       scope.retryOverflow++;
       return false;
     }
@@ -320,6 +345,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
     }
     scope.retry++;
     scope.activeRetries++;
+    retries.count++;
     this.dropHeld();
     this.clearPerTryTimer();
     if (this.upstream) {
@@ -333,6 +359,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
   private readonly onRetryBackOff = (): void => {
     this.retryTimer = undefined;
     this.clusterScope!.activeRetries--;
+    this.resources!.retries.count--;
     if (!this.done) this.attempt();
   };
 
@@ -341,6 +368,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
     if (this.done || this.responseStarted || this.held) return;
     this.clusterScope!.perTryTimeout++;
     if (this.host) this.host.stats.rq_timeout++;
+    this.host?.outlier?.putResult('timeout');
     if (this.retry?.retriesTimeout() && this.tryRetry()) return;
     this.upstream?.cancel();
     this.releaseUpstream(false);
@@ -411,6 +439,8 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
     this.releaseUpstream(false);
     const cluster = this.cluster!;
     if (f.kind === 'remote_reset' || f.kind === 'connection_termination') cluster.stats.upstream_rq_rx_reset++;
+    // Envoy charges every upstream reset but a circuit-breaker overflow as a local-origin connect failure.
+    if (f.kind !== 'overflow' && f.kind !== 'local_reset') this.host?.outlier?.putResult('connect_failed');
     if (f.unprocessed && f.kind !== 'connection_failure' && f.kind !== 'overflow' && this.replayable && !this.responseStarted && this.attempts <= MAX_UNPROCESSED_REPLAYS && !this.ds.closed) {
       // Never processed by the peer (e.g. above a GOAWAY's last_stream_id): replay.
       this.attempt();
@@ -546,6 +576,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
     if (this.done) return;
     this.cluster!.stats.upstream_rq_timeout++;
     if (this.host) this.host.stats.rq_timeout++;
+    if (this.upstream) this.host?.outlier?.putResult('timeout');
     if (this.host && !this.responseStarted) this.clusterScope!.chargeCode(504);
     this.endOnTimer({ status: 504, body: 'upstream request timeout', flag: 'UT', details: 'upstream_response_timeout' });
   };
@@ -659,6 +690,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
 
   private releaseUpstream(success: boolean): void {
     const host = this.host;
+    this.releaseRequestSlot();
     if (!host || !this.upstream) return;
     host.stats.rq_active--;
     this.cluster!.stats.upstream_rq_active--;
@@ -666,6 +698,31 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
     if (success) host.stats.rq_success++;
     else host.stats.rq_error++;
     this.upstream = undefined;
+  }
+
+  private releaseRequestSlot(): void {
+    if (!this.requestCharged) return;
+    this.requestCharged = false;
+    this.resources!.requests.count--;
+  }
+
+  // === Route idle_timeout ===
+
+  /**
+   * The route's idle_timeout replaces the connection manager's stream_idle_timeout for this
+   * stream (0 disables it): checked by a timer of its own, re-armed from the last activity.
+   */
+  private armRouteIdleTimeout(ms: number): void {
+    this.idleTimeoutOverrideMs = ms;
+    if (ms <= 0) return;
+    const check = (): void => {
+      this.idleTimer = undefined;
+      if (this.done) return;
+      const idle = performance.now() - this.lastActivity;
+      if (idle >= ms) this.onIdleTimeout();
+      else this.idleTimer = setTimeout(check, ms - idle);
+    };
+    this.idleTimer = setTimeout(check, ms);
   }
 
   private finish(): void {
@@ -678,7 +735,10 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
       clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
       this.clusterScope!.activeRetries--;
+      this.resources!.retries.count--;
     }
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.releaseRequestSlot();
     const info = this.info;
     info.lastDownstreamTxByteMs = info.elapsedMs();
     this.hcm.active.delete(this);
@@ -711,6 +771,13 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
       const path = String(out[':path']);
       out['x-envoy-original-path'] = path;
       out[':path'] = action.prefixRewrite + path.slice(entry.route.match.path.value.length);
+    }
+    if (entry.regexRewrite !== undefined) {
+      const path = String(out[':path']);
+      const q = path.indexOf('?');
+      const rw = entry.regexRewrite!;
+      out['x-envoy-original-path'] = path;
+      out[':path'] = (q >= 0 ? path.slice(0, q) : path).replace(rw.regex, rw.replacement) + (q >= 0 ? path.slice(q) : '');
     }
     if (action.hostRewriteLiteral !== undefined) out[':authority'] = action.hostRewriteLiteral;
     // Envoy tells the upstream how long the router will wait for it.

@@ -70,7 +70,7 @@ function compileQueryMatcher(m: QueryParameterMatcherModel): (query: URLSearchPa
 }
 
 /** A compiled RouteMatch: path specifier AND headers AND query parameters AND grpc. */
-export function compileRouteMatch(m: RouteMatchModel): (path: string, headers: HeaderBag) => boolean {
+export function compileRouteMatch(m: RouteMatchModel): (path: string, headers: HeaderBag, random?: number) => boolean {
   const cs = m.caseSensitive;
   let pathTest: (path: string) => boolean;
   const p = m.path;
@@ -102,9 +102,12 @@ export function compileRouteMatch(m: RouteMatchModel): (path: string, headers: H
   const headerTests = m.headers.map(compileHeaderMatcher);
   const queryTests = m.queryParameters.map(compileQueryMatcher);
   const grpc = m.grpc;
-  if (headerTests.length === 0 && queryTests.length === 0 && !grpc) return (path) => pathTest(path);
-  return (path, headers) => {
+  // runtime_fraction: Envoy's `random_value % denominator < numerator`, as a fraction of one million.
+  const perMillion = m.runtimeFractionPerMillion;
+  if (headerTests.length === 0 && queryTests.length === 0 && !grpc && perMillion === undefined) return (path) => pathTest(path);
+  return (path, headers, random = Math.random()) => {
     if (!pathTest(path)) return false;
+    if (perMillion !== undefined && Math.floor(random * 1_000_000) >= perMillion) return false;
     if (grpc && !isGrpcContentType(headerValue(headers, 'content-type'))) return false;
     for (const t of headerTests) if (!t(headers)) return false;
     if (queryTests.length) {

@@ -30,3 +30,15 @@ export function compileRe2(pattern: string, flags = ''): CompiledRegex {
     return { ok: false, error: `invalid regex "${pattern}": ${(err as Error).message}` };
   }
 }
+
+/**
+ * Compiles an RE2 pattern for search-and-replace-all (RE2::GlobalReplace, as regex_rewrite
+ * uses it), and turns its RE2 substitution (`\1`, `\0`) into JavaScript's (`$1`, `$&`).
+ */
+export function compileRe2Rewrite(pattern: string, substitution: string): { ok: true; regex: RegExp; replacement: string } | { ok: false; error: string } {
+  const full = compileRe2(pattern);
+  if (!full.ok) return full;
+  const regex = new RegExp(pattern.replace(/\(\?P</g, '(?<'), 'g');
+  const replacement = substitution.replace(/\$/g, '$$$$').replace(/\\(\d)/g, (_m, d: string) => (d === '0' ? '$&' : `$${d}`));
+  return { ok: true, regex, replacement };
+}

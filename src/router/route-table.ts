@@ -5,6 +5,7 @@
 import type { RouteConfigModel, RouteModel, VirtualHostModel, WeightedClusterModel } from '../snapshot/model';
 import { compileRouteMatch, type HeaderBag } from './matchers';
 import { compileHashPolicy, type HashPolicy } from './hash-policy';
+import { compileRe2Rewrite } from './re2-regex';
 
 export interface RouteEntry {
   readonly vhost: VirtualHostModel;
@@ -13,11 +14,15 @@ export interface RouteEntry {
   readonly weighted: { readonly clusters: readonly WeightedClusterModel[]; readonly cumulative: readonly number[]; readonly total: number } | undefined;
   /** The route's compiled hash_policy (RING_HASH/MAGLEV); undefined when it has none. */
   readonly hashPolicy: HashPolicy | undefined;
+  /** The route's compiled regex_rewrite (global regex and JavaScript replacement). */
+  readonly regexRewrite: { readonly regex: RegExp; readonly replacement: string } | undefined;
 }
 
 interface CompiledVirtualHost {
   readonly model: VirtualHostModel;
-  readonly routes: ReadonlyArray<{ readonly entry: RouteEntry; readonly matches: (path: string, headers: HeaderBag) => boolean }>;
+  /** Some route matches on runtime_fraction. */
+  readonly usesRandom: boolean;
+  readonly routes: ReadonlyArray<{ readonly entry: RouteEntry; readonly matches: (path: string, headers: HeaderBag, random: number) => boolean }>;
 }
 
 export class RouteTable {
@@ -51,7 +56,10 @@ export class RouteTable {
   match(authority: string, path: string, headers: HeaderBag): RouteEntry | undefined {
     const vh = this.findVirtualHost(authority);
     if (!vh) return undefined;
-    for (const r of vh.routes) if (r.matches(path, headers)) return r.entry;
+    // One random value per request for runtime_fraction matches (Envoy's stream random), drawn
+    // only when the virtual host has such a route.
+    const random = vh.usesRandom ? Math.random() : 0;
+    for (const r of vh.routes) if (r.matches(path, headers, random)) return r.entry;
     return undefined;
   }
 
@@ -71,6 +79,7 @@ export class RouteTable {
 function compileVirtualHost(model: VirtualHostModel): CompiledVirtualHost {
   return {
     model,
+    usesRandom: model.routes.some((r) => r.match.runtimeFractionPerMillion !== undefined),
     routes: model.routes.map((route) => {
       let weighted: RouteEntry['weighted'];
       if (route.action.kind === 'route' && route.action.cluster.kind === 'weighted') {
@@ -81,7 +90,14 @@ function compileVirtualHost(model: VirtualHostModel): CompiledVirtualHost {
         weighted = { clusters, cumulative, total };
       }
       const hashPolicy = route.action.kind === 'route' ? compileHashPolicy(route.action.hashPolicy) : undefined;
-      return { entry: { vhost: model, route, weighted, hashPolicy }, matches: compileRouteMatch(route.match) };
+      let regexRewrite: RouteEntry['regexRewrite'];
+      const rr = route.action.kind === 'route' ? route.action.regexRewrite : undefined;
+      if (rr) {
+        const c = compileRe2Rewrite(rr.regex, rr.substitution);
+        // The decoder rejects bad patterns; one slipping through rewrites nothing.
+        if (c.ok) regexRewrite = { regex: c.regex, replacement: c.replacement };
+      }
+      return { entry: { vhost: model, route, weighted, hashPolicy, regexRewrite }, matches: compileRouteMatch(route.match) };
     }),
   };
 }

@@ -16,9 +16,16 @@ export function clustersText(cm: ClusterManager, json: boolean): string {
   const lines: string[] = [];
   for (const c of cm.all()) {
     const n = c.name;
-    const cb = c.model.circuitBreakers;
     lines.push(`${n}::observability_name::${c.model.observabilityName}`);
+    const od = c.outlierDetector;
+    if (od) {
+      lines.push(`${n}::outlier::success_rate_average::${od.successRateAverage}`);
+      lines.push(`${n}::outlier::success_rate_ejection_threshold::${od.successRateEjectionThreshold}`);
+      lines.push(`${n}::outlier::local_origin_success_rate_average::-1`);
+      lines.push(`${n}::outlier::local_origin_success_rate_ejection_threshold::-1`);
+    }
     for (const prio of ['default_priority', 'high_priority']) {
+      const cb = prio === 'default_priority' ? c.model.circuitBreakers : c.model.circuitBreakersHigh;
       lines.push(`${n}::${prio}::max_connections::${cb.maxConnections}`);
       lines.push(`${n}::${prio}::max_pending_requests::${cb.maxPendingRequests}`);
       lines.push(`${n}::${prio}::max_requests::${cb.maxRequests}`);
@@ -36,8 +43,8 @@ export function clustersText(cm: ClusterManager, json: boolean): string {
       lines.push(`${p}::sub_zone::${h.locality.subZone}`);
       lines.push(`${p}::canary::false`);
       lines.push(`${p}::priority::${h.priority}`);
-      lines.push(`${p}::success_rate::-1`);
-      lines.push(`${p}::local_origin_success_rate::-1`);
+      lines.push(`${p}::success_rate::${h.outlier?.external.rate ?? -1}`);
+      lines.push(`${p}::local_origin_success_rate::${h.outlier?.localOrigin.rate ?? -1}`);
     }
   }
   return lines.join('\n') + (lines.length ? '\n' : '');

@@ -250,6 +250,11 @@ export interface RouteMatchModel {
   readonly queryParameters: readonly QueryParameterMatcherModel[];
   /** `grpc: {}`: only requests with a gRPC content type. */
   readonly grpc: boolean;
+  /**
+   * runtime_fraction's default_value as parts per million (Legate has no runtime layer, so the
+   * default always applies); undefined = no runtime_fraction.
+   */
+  readonly runtimeFractionPerMillion?: number | undefined;
 }
 
 export interface WeightedClusterModel {
@@ -284,6 +289,12 @@ export interface RouteActionModel {
   readonly clusterNotFoundStatus: number;
   /** The route's retry_policy, else the virtual host's; undefined: no retries. */
   readonly retryPolicy: RetryPolicyModel | undefined;
+  /** `priority`: which circuit-breaker thresholds of the cluster apply (DEFAULT or HIGH). */
+  readonly priority: 'DEFAULT' | 'HIGH';
+  /** regex_rewrite of the path (query string kept), applied after prefix_rewrite is ruled out. */
+  readonly regexRewrite: { readonly regex: string; readonly substitution: string } | undefined;
+  /** `idle_timeout`: per-route stream idle timeout; undefined = the connection manager's; 0 disables. */
+  readonly idleTimeoutMs: number | undefined;
   /** `hash_policy` in order (empty: none); used by RING_HASH and MAGLEV clusters. */
   readonly hashPolicy: readonly HashPolicyModel[];
 }
@@ -430,6 +441,45 @@ export interface CircuitBreakerThresholdsModel {
   readonly maxPendingRequests: number;
   readonly maxRequests: number;
   readonly maxRetries: number;
+  /** track_remaining: publish `circuit_breakers.<priority>.remaining_*` gauges. */
+  readonly trackRemaining: boolean;
+  /**
+   * retry_budget: active retries may be `budgetPercent`% of active + pending requests, but at
+   * least `minRetryConcurrency` (Envoy defaults 20% and 3). Replaces max_retries when set.
+   */
+  readonly retryBudget: { readonly budgetPercent: number; readonly minRetryConcurrency: number } | undefined;
+}
+
+/** `outlier_detection` (config.cluster.v3.OutlierDetection), with Envoy's defaults filled in. */
+export interface OutlierDetectionModel {
+  readonly consecutive5xx: number;
+  readonly consecutiveGatewayFailure: number;
+  readonly consecutiveLocalOriginFailure: number;
+  readonly intervalMs: number;
+  readonly baseEjectionTimeMs: number;
+  /** max_ejection_time (default max(300 s, base_ejection_time)). */
+  readonly maxEjectionTimeMs: number;
+  readonly maxEjectionTimeJitterMs: number;
+  readonly maxEjectionPercent: number;
+  readonly alwaysEjectOneHost: boolean;
+  /** enforcing_* in percent (consecutive_5xx 100, gateway 0, local origin 100, success rate 100, failure % 0). */
+  readonly enforcingConsecutive5xx: number;
+  readonly enforcingConsecutiveGatewayFailure: number;
+  readonly enforcingConsecutiveLocalOriginFailure: number;
+  readonly enforcingSuccessRate: number;
+  readonly enforcingLocalOriginSuccessRate: number;
+  readonly enforcingFailurePercentage: number;
+  readonly enforcingFailurePercentageLocalOrigin: number;
+  readonly splitExternalLocalOriginErrors: boolean;
+  readonly successRateMinimumHosts: number;
+  readonly successRateRequestVolume: number;
+  /** success_rate_stdev_factor / 1000 (default 1.9). */
+  readonly successRateStdevFactor: number;
+  readonly failurePercentageThreshold: number;
+  readonly failurePercentageMinimumHosts: number;
+  readonly failurePercentageRequestVolume: number;
+  /** successful_active_health_check_uneject_host (default true). */
+  readonly successfulActiveHealthCheckUnejectHost: boolean;
 }
 
 // === Active health checking ===
@@ -531,7 +581,12 @@ export interface ClusterModel {
   /** dns_refresh_rate, default 5 s. */
   readonly dnsRefreshRateMs: number;
   readonly dnsLookupFamily: 'AUTO' | 'V4_ONLY' | 'V6_ONLY' | 'V4_PREFERRED' | 'ALL';
+  /** circuit_breakers thresholds for priority DEFAULT. */
   readonly circuitBreakers: CircuitBreakerThresholdsModel;
+  /** circuit_breakers thresholds for priority HIGH (routes with `priority: HIGH`). */
+  readonly circuitBreakersHigh: CircuitBreakerThresholdsModel;
+  /** outlier_detection, when configured. */
+  readonly outlierDetection: OutlierDetectionModel | undefined;
   /** per_connection_buffer_limit_bytes, default 1 MiB; also bounds a request kept for replay. */
   readonly perConnectionBufferLimitBytes: number;
   /** transport_socket_matches in order; the first entry whose match fits an endpoint's metadata wins. */

@@ -106,6 +106,7 @@ export class ClusterScope {
         else sink.counter(`${p}health_check.${k}`, hc[k]!, true);
       }
     }
+    reportLimits(sink, p, current);
     sink.counter(`${p}upstream_rq_retry`, this.retry, this.retry > 0);
     sink.counter(`${p}upstream_rq_retry_success`, this.retrySuccess, this.retrySuccess > 0);
     sink.counter(`${p}upstream_rq_retry_overflow`, this.retryOverflow, this.retryOverflow > 0);
@@ -113,6 +114,21 @@ export class ClusterScope {
     sink.counter(`${p}upstream_rq_per_try_timeout`, this.perTryTimeout, this.perTryTimeout > 0);
     sink.histogram(`${p}upstream_rq_time`, this.upstreamRqTime);
   }
+}
+
+/** Outlier detection (`outlier_detection.*`) and circuit breakers (`circuit_breakers.<priority>.*`). */
+function reportLimits(sink: StatSink, p: string, c: Cluster): void {
+  const od = c.outlierDetector;
+  if (od) {
+    const s = od.stats as unknown as Readonly<Record<string, number>>;
+    for (const k of Object.keys(s)) {
+      if (k === 'ejections_active') sink.gauge(`${p}outlier_detection.${k}`, s[k]!, true);
+      else sink.counter(`${p}outlier_detection.${k}`, s[k]!, s[k]! > 0);
+    }
+  }
+  sink.gauge(`${p}upstream_rq_pending_active`, c.pendingRequests, true);
+  c.resources[0].report((name, v) => sink.gauge(`${p}circuit_breakers.default.${name}`, v, true));
+  c.resources[1].report((name, v) => sink.gauge(`${p}circuit_breakers.high.${name}`, v, true));
 }
 
 /** Reads a counter the cluster may or may not keep (the health-check work adds some): 0 if absent. */

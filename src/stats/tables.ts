@@ -87,6 +87,9 @@ export const CLUSTER_OWN_STATS = {
   update_success: 'counter',
   update_failure: 'counter',
   lb_healthy_panic: 'counter',
+  upstream_rq_pending_overflow: 'counter',
+  upstream_rq_pending_total: 'counter',
+  upstream_cx_overflow: 'counter',
 } as const satisfies StatTableDecl;
 
 /** Host counters summed into `cluster.<name>.<stat>` (host name → cluster stat). */

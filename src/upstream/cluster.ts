@@ -8,7 +8,9 @@ import { ClusterPicker } from './pickers/cluster-picker';
 import { EMPTY_PICKER, type PickContext, type Picker } from './pickers/types';
 import { HealthChecker, type HealthCheckerOptions } from '../health/health-checker';
 import { HealthFlag } from '../health/health-flags';
-import type { HealthCheckedHost, HealthTransition } from '../health/types';
+import type { HealthCheckedHost, HealthState, HealthTransition } from '../health/types';
+import { ResourceManager } from './circuit-breakers';
+import { OutlierDetector } from './outlier-detector';
 
 const log = logger('upstream');
 
@@ -27,6 +29,10 @@ export interface ClusterStats {
   update_failure: number;
   /** Picks made while the cluster was in panic (healthy share below healthy_panic_threshold). */
   lb_healthy_panic: number;
+  /** Circuit breakers: requests refused by max_pending_requests or max_requests; connections refused by max_connections. */
+  upstream_rq_pending_overflow: number;
+  upstream_rq_pending_total: number;
+  upstream_cx_overflow: number;
 }
 
 /**
@@ -44,7 +50,12 @@ export class Cluster {
     upstream_rq_total: 0, upstream_rq_active: 0, upstream_rq_timeout: 0, upstream_cx_none_healthy: 0,
     upstream_rq_rx_reset: 0, upstream_rq_tx_reset: 0, upstream_rq_completed: 0, membership_change: 0,
     update_attempt: 0, update_success: 0, update_failure: 0, lb_healthy_panic: 0,
+    upstream_rq_pending_overflow: 0, upstream_rq_pending_total: 0, upstream_cx_overflow: 0,
   };
+  /** Circuit breakers per routing priority: [DEFAULT, HIGH]. */
+  readonly resources: readonly [ResourceManager, ResourceManager];
+  /** Passive outlier detection, when the cluster has outlier_detection. */
+  readonly outlierDetector: OutlierDetector | undefined;
   /** The active health checker, when the cluster has health_checks. */
   readonly healthChecker: HealthChecker | undefined;
   /** True while the current picker routes some traffic over all hosts of a level because too few are healthy. */
@@ -62,12 +73,21 @@ export class Cluster {
 
   constructor(public model: ClusterModel, hcOptions?: Pick<HealthCheckerOptions, 'clock' | 'random' | 'proberFactory'>) {
     this.initialized = new Promise((resolve) => (this.markInitialized = resolve));
+    const openConnections = (): number => this.openConnections();
+    this.resources = [
+      new ResourceManager(model.circuitBreakers, openConnections, this.stats),
+      new ResourceManager(model.circuitBreakersHigh, openConnections, this.stats),
+    ];
+    if (model.outlierDetection) {
+      this.outlierDetector = new OutlierDetector(model.outlierDetection, { onChange: () => { if (!this.stopped) this.rebuildPicker(); } });
+      this.outlierDetector.start();
+    }
     if (model.healthCheck) {
       this.healthChecker = new HealthChecker(model.healthCheck, {
         ...hcOptions,
         clusterName: model.name,
         hasTraffic: () => this.hasTraffic(),
-        onCheckComplete: (host, transition) => this.onHostCheckComplete(host as Host, transition),
+        onCheckComplete: (host, transition, result) => this.onHostCheckComplete(host as Host, transition, result),
       });
     }
     this.originalDst = model.originalDst ? new OriginalDstHosts(() => this.model, model.originalDst) : undefined;
@@ -106,6 +126,18 @@ export class Cluster {
     return false;
   }
 
+  /** Upstream HTTP/2 connections of every host (the max_connections circuit breaker's count). */
+  openConnections(): number {
+    let n = 0;
+    for (const h of this.hosts.values()) n += h.h2Connections;
+    return n;
+  }
+
+  /** Pending requests across both priorities (`upstream_rq_pending_active`). */
+  get pendingRequests(): number {
+    return this.resources[0].pendingRequests.count + this.resources[1].pendingRequests.count;
+  }
+
   /** Whether the current picker is in panic (routes over unhealthy hosts too). */
   get inPanic(): boolean {
     return this.panic;
@@ -133,6 +165,7 @@ export class Cluster {
     if (this.dnsTimer) clearTimeout(this.dnsTimer);
     this.healthChecker?.stop();
     this.originalDst?.stop();
+    this.outlierDetector?.stop();
     for (const h of this.hosts.values()) h.drain();
   }
 
@@ -159,7 +192,7 @@ export class Cluster {
         existing.healthFlagClear(HealthFlag.PENDING_DYNAMIC_REMOVAL);
         next.set(key, existing);
       } else {
-        const h = new Host(address, e, this.model);
+        const h = new Host(address, e, this.model, this.resources[0]);
         if (hc) {
           // A health-checked host starts unhealthy until its first check passes; with
           // ignore_new_hosts_until_first_hc a new host is also excluded until then
@@ -188,6 +221,8 @@ export class Cluster {
     this.hosts = next;
     this.initialHostsApplied = true;
     for (const h of removed) h.drain();
+    this.outlierDetector?.removeHosts(removed);
+    this.outlierDetector?.addHosts(added);
     if (hc) {
       hc.removeHosts(removed);
       hc.addHosts(added);
@@ -206,7 +241,9 @@ export class Cluster {
     this.hcWarmed = () => this.markInitialized();
   }
 
-  private onHostCheckComplete(host: Host, transition: HealthTransition): void {
+  private onHostCheckComplete(host: Host, transition: HealthTransition, result: HealthState): void {
+    // successful_active_health_check_uneject_host: a passing check ends an outlier ejection.
+    if (result === 'Healthy') this.outlierDetector?.onHealthCheckSuccess(host);
     if (this.awaitingFirstCheck.delete(host) && this.awaitingFirstCheck.size === 0 && this.hcWarmed) {
       const warmed = this.hcWarmed;
       this.hcWarmed = undefined;

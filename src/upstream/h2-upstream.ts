@@ -6,6 +6,13 @@ import type { UpstreamFailure, UpstreamHandler, UpstreamRequest } from './upstre
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 const END_STREAM_FLAG = 0x1;
 
+/** The cluster's max_pending_requests circuit breaker, as a request waiting for a stream sees it. */
+export interface PendingLimit {
+  /** Takes a pending slot; false (overflow counted) when the breaker is open. */
+  tryPend(): boolean;
+  unpend(): void;
+}
+
 /** One request over a pooled HTTP/2 session to a host. */
 export class H2Upstream implements UpstreamRequest {
   private stream: ClientHttp2Stream | undefined;
@@ -20,14 +27,39 @@ export class H2Upstream implements UpstreamRequest {
   private endPending = false;
   private pending: { cancel(): void } | undefined;
 
-  constructor(private readonly host: Host, private readonly headers: OutgoingHttpHeaders, private readonly handler: UpstreamHandler, private readonly grpc: boolean) {}
+  /** This request holds a slot of the pending-requests circuit breaker. */
+  private pendCharged = false;
+
+  constructor(
+    private readonly host: Host,
+    private readonly headers: OutgoingHttpHeaders,
+    private readonly handler: UpstreamHandler,
+    private readonly grpc: boolean,
+    private readonly pendingLimit?: PendingLimit,
+  ) {}
 
   /**
    * Asks the pool for a stream. Separate from the constructor because the pool may answer
    * synchronously (a ready session with room), and the router must already hold this object.
+   * A request that would have to wait takes a max_pending_requests slot first; without one it
+   * fails with `overflow` before anything is queued or connected (Envoy's newStreamImpl).
    */
   start(): void {
-    this.pending = this.host.h2Pool().request(this.headers, this.onStream);
+    const pool = this.host.h2Pool();
+    if (this.pendingLimit && pool.wouldQueue()) {
+      if (!this.pendingLimit.tryPend()) {
+        this.fail({ kind: 'overflow', message: 'pending overflow', unprocessed: true });
+        return;
+      }
+      this.pendCharged = true;
+    }
+    this.pending = pool.request(this.headers, this.onStream);
+  }
+
+  private releasePending(): void {
+    if (!this.pendCharged) return;
+    this.pendCharged = false;
+    this.pendingLimit!.unpend();
   }
 
   write(chunk: Buffer): boolean {
@@ -57,10 +89,12 @@ export class H2Upstream implements UpstreamRequest {
       if (!this.stream.destroyed) this.stream.close(NGHTTP2_CANCEL);
     } else {
       this.pending?.cancel();
+      this.releasePending();
     }
   }
 
   private readonly onStream = (err: PoolError | null, stream?: ClientHttp2Stream, info?: { localAddress: string; localPort: number }): void => {
+    this.releasePending();
     if (this.cancelled) {
       if (stream && !stream.destroyed) stream.close(NGHTTP2_CANCEL);
       return;

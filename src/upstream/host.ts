@@ -2,7 +2,8 @@ import type { NetConnectOpts } from 'node:net';
 import { Pool as UndiciPool } from 'undici';
 import type { ClusterModel, EndpointModel, SocketAddress, TransportSocketMatchModel } from '../snapshot/model';
 import { formatAddress } from '../snapshot/model';
-import { H2HostPool } from './pool/h2-host-pool';
+import { H2HostPool, type SharedConnectionLimit } from './pool/h2-host-pool';
+import type { HostMonitor } from './outlier-detector';
 import { coarseHealth, edsHealthFlags, formatHealthFlags, isExcluded, type CoarseHealth } from '../health/health-flags';
 import type { HealthCheckedHost } from '../health/types';
 
@@ -33,11 +34,15 @@ export class Host implements HealthCheckedHost {
   readonly stats: HostStats = { cx_active: 0, cx_connect_fail: 0, cx_total: 0, rq_active: 0, rq_error: 0, rq_success: 0, rq_timeout: 0, rq_total: 0, cx_rx_bytes_total: 0, cx_tx_bytes_total: 0 };
   private h2: H2HostPool | undefined;
   private h1: UndiciPool | undefined;
+  /** The outlier detector's monitor of this host, when the cluster has outlier_detection. */
+  outlier: HostMonitor | undefined;
 
   constructor(
     readonly address: SocketAddress,
     private endpoint: EndpointModel,
     private readonly cluster: ClusterModel,
+    /** The cluster's max_connections circuit breaker (shared by every host's HTTP/2 pool). */
+    private readonly connectionLimit?: SharedConnectionLimit,
   ) {
     this.key = formatAddress(address);
   }
@@ -161,9 +166,14 @@ export class Host implements HealthCheckedHost {
         onConnect: () => { this.stats.cx_active++; },
         onConnectFail: () => { this.stats.cx_connect_fail++; },
         onSessionClose: () => { this.stats.cx_active--; },
-      });
+      }, this.connectionLimit);
     }
     return this.h2;
+  }
+
+  /** HTTP/2 sessions open or connecting (what the max_connections circuit breaker counts). */
+  get h2Connections(): number {
+    return this.h2?.sessionCount ?? 0;
   }
 
   h1Pool(): UndiciPool {

@@ -55,7 +55,9 @@ export interface RingHashOptions {
  * whose hash is >= its own (wrapping to the start).
  */
 export class RingHashPicker implements Picker {
-  private readonly hashes: BigUint64Array;
+  /** Entry hashes in ascending order, as high and low 32-bit halves (compared without BigInt on the hot path). */
+  private readonly hashHi: Uint32Array;
+  private readonly hashLo: Uint32Array;
   private readonly hosts: Host[];
   /** Smallest/largest number of entries of a host (Envoy's ring_hash_lb min/max_hashes_per_host). */
   readonly minHashesPerHost: number;
@@ -63,7 +65,8 @@ export class RingHashPicker implements Picker {
 
   constructor(weights: readonly NormalizedHostWeight[], o: RingHashOptions) {
     if (weights.length === 0) {
-      this.hashes = new BigUint64Array(0);
+      this.hashHi = new Uint32Array(0);
+      this.hashLo = new Uint32Array(0);
       this.hosts = [];
       this.minHashesPerHost = this.maxHashesPerHost = 0;
       return;
@@ -91,14 +94,15 @@ export class RingHashPicker implements Picker {
     }
     // std::sort is not stable: equal hashes (practically never) may order either way.
     entries.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
-    this.hashes = BigUint64Array.from(entries, (e) => e.hash);
+    this.hashHi = Uint32Array.from(entries, (e) => Number(e.hash >> 32n));
+    this.hashLo = Uint32Array.from(entries, (e) => Number(e.hash & 0xffffffffn));
     this.hosts = entries.map((e) => e.host);
     this.minHashesPerHost = minPer;
     this.maxHashesPerHost = maxPer;
   }
 
   get size(): number {
-    return this.hashes.length;
+    return this.hosts.length;
   }
 
   pick(ctx?: PickContext): Host | undefined {
@@ -107,9 +111,12 @@ export class RingHashPicker implements Picker {
 
   /** Ketama's binary search, as in `RingHashLoadBalancer::Ring::chooseHost`. */
   lookup(h: bigint): Host | undefined {
-    const ring = this.hashes;
-    const n = ring.length;
+    const hi = this.hashHi;
+    const lo = this.hashLo;
+    const n = hi.length;
     if (n === 0) return undefined;
+    const hh = Number(h >> 32n);
+    const hl = Number(h & 0xffffffffn);
     let low = 0;
     let high = n;
     let mid = 0;
@@ -119,11 +126,22 @@ export class RingHashPicker implements Picker {
         mid = 0;
         break;
       }
-      const midval = ring[mid]!;
-      const midval1 = mid === 0 ? 0n : ring[mid - 1]!;
-      if (h <= midval && h > midval1) break;
-      if (midval < h) low = mid + 1;
-      else high = mid - 1;
+      // h <= ring[mid] && h > ring[mid - 1] (ring[-1] = 0)
+      const mh = hi[mid]!;
+      const ml = lo[mid]!;
+      const hLeMid = hh < mh || (hh === mh && hl <= ml);
+      if (hLeMid) {
+        if (mid === 0) {
+          if (hh !== 0 || hl !== 0) break;
+        } else {
+          const ph = hi[mid - 1]!;
+          const pl = lo[mid - 1]!;
+          if (hh > ph || (hh === ph && hl > pl)) break;
+        }
+        high = mid - 1;
+      } else {
+        low = mid + 1;
+      }
       if (low > high) {
         mid = 0;
         break;

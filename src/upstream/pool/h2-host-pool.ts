@@ -46,6 +46,17 @@ function isQueued(request: PendingRequest): boolean {
   return request.state === 'queued';
 }
 
+/**
+ * A limit shared with other pools (the cluster's max_connections circuit breaker). `canConnect()`
+ * is asked before each new session; a pool with no session opens one anyway, so its queued
+ * requests never starve (Envoy's tryCreateNewConnection). The callee counts refusals.
+ */
+export interface SharedConnectionLimit {
+  canConnect(): boolean;
+}
+
+const NO_SHARED_LIMIT: SharedConnectionLimit = { canConnect: () => true };
+
 export class H2HostPool implements SessionOwner, PendingOwner {
   readonly address: PoolAddress;
   readonly options: H2PoolOptions;
@@ -73,7 +84,7 @@ export class H2HostPool implements SessionOwner, PendingOwner {
    * @param options partial options; missing ones take Envoy's defaults. Throws `RangeError` if invalid.
    * @param events optional lifecycle callbacks for stats.
    */
-  constructor(address: PoolAddress, options?: Partial<H2PoolOptions>, events?: Partial<H2PoolEvents>) {
+  constructor(address: PoolAddress, options?: Partial<H2PoolOptions>, events?: Partial<H2PoolEvents>, private readonly sharedLimit: SharedConnectionLimit = NO_SHARED_LIMIT) {
     this.label = describeAddress(address);
     this.address = address;
     this.options = resolvePoolOptions(options);
@@ -94,6 +105,11 @@ export class H2HostPool implements SessionOwner, PendingOwner {
   /** Sessions not yet closed: connecting, ready or draining. */
   get sessionCount(): number {
     return this.sessions.length;
+  }
+
+  /** True when a request made now would wait in the queue (no ready session with room). */
+  wouldQueue(): boolean {
+    return this.poolState === 'active' && (this.queued > 0 || this.findReady() === undefined);
   }
 
   /** Requests waiting in the queue (`upstream_rq_pending_active`). */
@@ -281,7 +297,10 @@ export class H2HostPool implements SessionOwner, PendingOwner {
 
   private ensureConnecting(): void {
     let connecting = this.countConnecting();
-    while (this.queued > connecting * this.connectingCapacity && this.sessions.length < this.options.maxSessions) {
+    while (this.queued > connecting * this.connectingCapacity) {
+      // The shared limit is asked (and counts its refusals) first; a pool without a session opens one anyway.
+      if (!this.sharedLimit.canConnect() && this.sessions.length > 0) break;
+      if (this.sessions.length >= this.options.maxSessions) break;
       this.sessions.push(new PooledSession(this.address, this.label, this.options, this, this.events));
       connecting++;
     }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CircuitBreakerThresholdsModel, ClusterModel, ClusterType, EndpointModel, FileSourceModel, LoadAssignmentPolicyModel, OriginalDstConfigModel, UpstreamProtocol } from '../../snapshot/model';
+import type { CircuitBreakerThresholdsModel, ClusterModel, ClusterType, EndpointModel, FileSourceModel, LoadAssignmentPolicyModel, OriginalDstConfigModel, OutlierDetectionModel, UpstreamProtocol } from '../../snapshot/model';
 import { DEFAULT_ASSIGNMENT_POLICY } from '../../snapshot/model';
 import { decodeLbPolicy } from './lb-policy';
 import { decodeAddress } from './address';
@@ -13,7 +13,7 @@ const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOp
 const SUPPORTED_TYPES: readonly ClusterType[] = ['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS', 'ORIGINAL_DST'];
 
 /** Envoy's circuit-breaker defaults (circuit_breaker.proto). */
-const CB_DEFAULTS: CircuitBreakerThresholdsModel = { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 };
+const CB_DEFAULTS: CircuitBreakerThresholdsModel = { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3, trackRemaining: false, retryBudget: undefined };
 
 /** Decodes `config.cluster.v3.Cluster` into a model. */
 export function decodeCluster(c: ProtoObj, path: string, ctx: DecodeContext): ClusterModel {
@@ -39,7 +39,6 @@ export function decodeCluster(c: ProtoObj, path: string, ctx: DecodeContext): Cl
   checkTransportSocket(c.transport_socket, `${path}.transport_socket`, ctx);
   const transportSocketMatches = decodeTransportSocketMatches(c.transport_socket_matches, `${path}.transport_socket_matches`, ctx);
   const healthCheck = decodeHealthChecks(c.health_checks, `${path}.health_checks`, ctx);
-  if (c.outlier_detection) ctx.warn(`${path}.outlier_detection`, 'outlier detection is not implemented yet');
 
   const { protocol, http2, idleTimeoutMs } = decodeProtocol(c, path, ctx);
   const endpoints = decodeLoadAssignment(c.load_assignment, `${path}.load_assignment`, ctx);
@@ -83,7 +82,9 @@ export function decodeCluster(c: ProtoObj, path: string, ctx: DecodeContext): Cl
     idleTimeoutMs,
     dnsRefreshRateMs: durationMs(c.dns_refresh_rate, 5000),
     dnsLookupFamily: String(c.dns_lookup_family ?? 'AUTO') as ClusterModel['dnsLookupFamily'],
-    circuitBreakers: decodeCircuitBreakers(c.circuit_breakers),
+    circuitBreakers: decodeCircuitBreakers(c.circuit_breakers, 'DEFAULT', `${path}.circuit_breakers`, ctx),
+    circuitBreakersHigh: decodeCircuitBreakers(c.circuit_breakers, 'HIGH', `${path}.circuit_breakers`, ctx),
+    outlierDetection: c.outlier_detection ? decodeOutlierDetection(c.outlier_detection, `${path}.outlier_detection`, ctx) : undefined,
     perConnectionBufferLimitBytes: Number(c.per_connection_buffer_limit_bytes ?? 1024 * 1024),
     transportSocketMatches,
     healthCheck,
@@ -146,14 +147,73 @@ function decodeProtocol(c: ProtoObj, path: string, ctx: DecodeContext): { protoc
   return { protocol, http2, idleTimeoutMs };
 }
 
-function decodeCircuitBreakers(cb: ProtoObj | undefined): CircuitBreakerThresholdsModel {
-  const t = (cb?.thresholds ?? []).find((x: ProtoObj) => (x.priority ?? 'DEFAULT') === 'DEFAULT');
+/**
+ * The thresholds of one priority (Envoy's ResourceManagerImpl per priority). Envoy uses the
+ * last entry of a priority when several are given; so do we. per_host_thresholds
+ * (max_connections per host) is rejected: not implemented.
+ */
+function decodeCircuitBreakers(cb: ProtoObj | undefined, priority: 'DEFAULT' | 'HIGH', path: string, ctx: DecodeContext): CircuitBreakerThresholdsModel {
+  if (priority === 'DEFAULT' && (cb?.per_host_thresholds ?? []).length) ctx.error(`${path}.per_host_thresholds`, 'per-host circuit breakers are not supported');
+  const all: ProtoObj[] = cb?.thresholds ?? [];
+  const t = all.filter((x) => (x.priority ?? 'DEFAULT') === priority).pop();
   if (!t) return CB_DEFAULTS;
+  let retryBudget: CircuitBreakerThresholdsModel['retryBudget'];
+  if (t.retry_budget) {
+    const pct = Number(t.retry_budget.budget_percent?.value ?? t.retry_budget.budget_percent ?? 20);
+    if (!(pct >= 0 && pct <= 100)) ctx.error(`${path}.thresholds.retry_budget.budget_percent`, `must be in [0, 100], got ${pct}`);
+    retryBudget = { budgetPercent: pct, minRetryConcurrency: Number(t.retry_budget.min_retry_concurrency ?? 3) };
+  }
   return {
     maxConnections: Number(t.max_connections ?? CB_DEFAULTS.maxConnections),
     maxPendingRequests: Number(t.max_pending_requests ?? CB_DEFAULTS.maxPendingRequests),
     maxRequests: Number(t.max_requests ?? CB_DEFAULTS.maxRequests),
     maxRetries: Number(t.max_retries ?? CB_DEFAULTS.maxRetries),
+    trackRemaining: t.track_remaining === true,
+    retryBudget,
+  };
+}
+
+/** `outlier_detection` with Envoy's defaults (outlier_detection.proto, outlier_detection_impl.h). */
+function decodeOutlierDetection(o: ProtoObj, path: string, ctx: DecodeContext): OutlierDetectionModel {
+  const n = (v: unknown, d: number): number => (v === undefined || v === null ? d : Number(v));
+  const pct = (k: string, d: number): number => {
+    const v = n(o[k], d);
+    if (!(v >= 0 && v <= 100)) ctx.error(`${path}.${k}`, `must be a percentage in [0, 100], got ${v}`);
+    return v;
+  };
+  const baseEjectionTimeMs = durationMs(o.base_ejection_time, 30_000);
+  const intervalMs = durationMs(o.interval, 10_000);
+  if (!(intervalMs > 0)) ctx.error(`${path}.interval`, 'must be greater than 0');
+  const maxEjectionTimeMs = durationMs(o.max_ejection_time, Math.max(300_000, baseEjectionTimeMs));
+  if (maxEjectionTimeMs < baseEjectionTimeMs) ctx.error(`${path}.max_ejection_time`, "outlier detector's max_ejection_time cannot be smaller than base_ejection_time");
+  const stdev = n(o.success_rate_stdev_factor, 1900);
+  if (o.detect_degraded_hosts === true) ctx.warn(`${path}.detect_degraded_hosts`, 'degraded-host detection is not implemented: hosts answering x-envoy-degraded stay healthy');
+  if (o.monitors !== undefined && (o.monitors ?? []).length) ctx.error(`${path}.monitors`, 'outlier detection monitor extensions are not supported');
+  return {
+    consecutive5xx: n(o.consecutive_5xx, 5),
+    consecutiveGatewayFailure: n(o.consecutive_gateway_failure, 5),
+    consecutiveLocalOriginFailure: n(o.consecutive_local_origin_failure, 5),
+    intervalMs,
+    baseEjectionTimeMs,
+    maxEjectionTimeMs,
+    maxEjectionTimeJitterMs: durationMs(o.max_ejection_time_jitter, 0),
+    maxEjectionPercent: Math.min(100, n(o.max_ejection_percent, 10)),
+    alwaysEjectOneHost: o.always_eject_one_host === true,
+    enforcingConsecutive5xx: pct('enforcing_consecutive_5xx', 100),
+    enforcingConsecutiveGatewayFailure: pct('enforcing_consecutive_gateway_failure', 0),
+    enforcingConsecutiveLocalOriginFailure: pct('enforcing_consecutive_local_origin_failure', 100),
+    enforcingSuccessRate: pct('enforcing_success_rate', 100),
+    enforcingLocalOriginSuccessRate: pct('enforcing_local_origin_success_rate', 100),
+    enforcingFailurePercentage: pct('enforcing_failure_percentage', 0),
+    enforcingFailurePercentageLocalOrigin: pct('enforcing_failure_percentage_local_origin', 0),
+    splitExternalLocalOriginErrors: o.split_external_local_origin_errors === true,
+    successRateMinimumHosts: n(o.success_rate_minimum_hosts, 5),
+    successRateRequestVolume: n(o.success_rate_request_volume, 100),
+    successRateStdevFactor: stdev / 1000,
+    failurePercentageThreshold: pct('failure_percentage_threshold', 85),
+    failurePercentageMinimumHosts: n(o.failure_percentage_minimum_hosts, 5),
+    failurePercentageRequestVolume: n(o.failure_percentage_request_volume, 50),
+    successfulActiveHealthCheckUnejectHost: o.successful_active_health_check_uneject_host !== false,
   };
 }
 

@@ -114,16 +114,40 @@ function decodeRouteMatch(m: ProtoObj, path: string, ctx: DecodeContext): RouteM
     ctx.error(path, other ? `${other} is not supported` : 'a path specifier (prefix, path, safe_regex, path_separated_prefix) is required');
     pathMatch = { kind: 'prefix', value: '/' };
   }
-  for (const k of ['runtime_fraction', 'dynamic_metadata', 'tls_context', 'filter_state', 'cookies']) {
+  for (const k of ['dynamic_metadata', 'tls_context', 'filter_state', 'cookies']) {
     if (m[k] !== undefined) ctx.error(`${path}.${k}`, `route match on ${k} is not supported yet`);
   }
   return {
+    runtimeFractionPerMillion: m.runtime_fraction !== undefined ? decodeRuntimeFraction(m.runtime_fraction, `${path}.runtime_fraction`, ctx) : undefined,
     path: pathMatch,
     caseSensitive: m.case_sensitive !== false,
     headers: (m.headers ?? []).map((h: ProtoObj, i: number) => decodeHeaderMatcher(h, `${path}.headers[${i}]`, ctx)),
     queryParameters: (m.query_parameters ?? []).map((q: ProtoObj, i: number) => decodeQueryMatcher(q, `${path}.query_parameters[${i}]`, ctx)),
     grpc: m.grpc !== undefined,
   };
+}
+
+const DENOMINATORS: Record<string, number> = { HUNDRED: 100, TEN_THOUSAND: 10_000, MILLION: 1_000_000 };
+
+/**
+ * `runtime_fraction` (RuntimeFractionalPercent): Legate has no runtime layer, so the
+ * `default_value` always applies (as in an Envoy whose runtime lacks the key). Returned as
+ * parts per million, capped at 100%.
+ */
+function decodeRuntimeFraction(rf: ProtoObj, path: string, ctx: DecodeContext): number {
+  const dv = rf.default_value;
+  if (!dv) {
+    ctx.error(`${path}.default_value`, 'default_value is required');
+    return 0;
+  }
+  const denomName = String(dv.denominator ?? 'HUNDRED');
+  const denom = DENOMINATORS[denomName];
+  if (denom === undefined) {
+    ctx.error(`${path}.default_value.denominator`, `unknown denominator ${denomName}`);
+    return 0;
+  }
+  const num = Number(dv.numerator ?? 0);
+  return Math.min(1_000_000, Math.round((num * 1_000_000) / denom));
 }
 
 export function decodeStringMatcher(s: ProtoObj, path: string, ctx: DecodeContext): StringMatcherModel {
@@ -214,7 +238,18 @@ function decodeRouteAction(a: ProtoObj, path: string, ctx: DecodeContext, vhostR
     grpcMax = durationMs(a.max_grpc_timeout, 0);
     grpcOffset = durationMs(a.grpc_timeout_offset, 0);
   }
-  if (a.regex_rewrite) ctx.error(`${path}.regex_rewrite`, 'regex_rewrite is not supported yet');
+  let regexRewrite: { regex: string; substitution: string } | undefined;
+  if (a.regex_rewrite) {
+    const rr = a.regex_rewrite;
+    const regex = String(rr.pattern?.regex ?? '');
+    if (!rr.pattern) ctx.error(`${path}.regex_rewrite.pattern`, 'pattern is required');
+    const compiled = compileRe2(regex);
+    if (!compiled.ok) ctx.error(`${path}.regex_rewrite.pattern.regex`, compiled.error);
+    if (a.prefix_rewrite !== undefined) ctx.error(`${path}.regex_rewrite`, 'only one of prefix_rewrite and regex_rewrite may be set');
+    regexRewrite = { regex, substitution: String(rr.substitution ?? '') };
+  }
+  const priority = String(a.priority ?? 'DEFAULT');
+  if (priority !== 'DEFAULT' && priority !== 'HIGH') ctx.error(`${path}.priority`, `unknown routing priority ${priority}`);
   return {
     kind: 'route' as const,
     cluster,
@@ -227,6 +262,9 @@ function decodeRouteAction(a: ProtoObj, path: string, ctx: DecodeContext, vhostR
     clusterNotFoundStatus: a.cluster_not_found_response_code === 'NOT_FOUND' ? 404 : a.cluster_not_found_response_code === 'INTERNAL_SERVER_ERROR' ? 500 : 503,
     retryPolicy: a.retry_policy ? decodeRetryPolicy(a.retry_policy, `${path}.retry_policy`, ctx) : vhostRetry,
     hashPolicy: decodeHashPolicies(a.hash_policy, `${path}.hash_policy`, ctx),
+    priority: priority === 'HIGH' ? 'HIGH' as const : 'DEFAULT' as const,
+    regexRewrite,
+    idleTimeoutMs: a.idle_timeout !== undefined ? durationMs(a.idle_timeout, 0) : undefined,
   };
 }
 
