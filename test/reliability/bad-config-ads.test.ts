@@ -4,7 +4,8 @@
  * response as a new, valid "canary" resource. Every such response must be NACKed whole:
  * the canary never appears (no cluster in /config_dump, no port bound), the traffic keeps
  * flowing on the last good config, and a good push afterwards is ACKed.
- * LEGATE_FUZZ_ADS_ROUNDS raises the number of rounds (default 16).
+ * Both ADS variants (state of the world and delta); LEGATE_FUZZ_ADS_ROUNDS raises the number of
+ * rounds per variant (default 12).
  */
 import net from 'node:net';
 import t from 'tap';
@@ -16,7 +17,7 @@ import { ingestBytes } from './config-ingest';
 import { alive, sleep, startHonestLoad } from './harness';
 import { mutateBytes, mutateJson, Rng } from './mutate';
 
-const ROUNDS = Number(process.env['LEGATE_FUZZ_ADS_ROUNDS'] ?? 16);
+const ROUNDS = Number(process.env['LEGATE_FUZZ_ADS_ROUNDS'] ?? 12);
 const SEED = Number(process.env['LEGATE_FUZZ_SEED'] ?? 20261122);
 
 function refused(port: number): Promise<boolean> {
@@ -30,7 +31,7 @@ function refused(port: number): Promise<boolean> {
   });
 }
 
-t.test('mutated resources over ADS are NACKed whole; the last good config keeps serving', async (t) => {
+for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) t.test(`mutated resources over ADS (${apiType}) are NACKed whole; the last good config keeps serving`, async (t) => {
   const backend = await startGrpcBackend({ name: 'a', services: ['echo'] });
   t.teardown(() => backend.stop(100));
   const cp = await startControlPlane();
@@ -43,13 +44,13 @@ t.test('mutated resources over ADS are NACKed whole; the last good config keeps 
     [TYPE.routeConfig]: { name: 'routes', value: routeConfig('routes', [{ match: { prefix: '/' }, route: { cluster: 'svc', timeout: '0s' } }]) },
   };
   for (const [type, r] of Object.entries(good)) cp.setResources(type, [r]);
-  const proxy = await startLegate({ configYaml: adsBootstrap(await freePort(), cp.port) });
+  const proxy = await startLegate({ configYaml: adsBootstrap(await freePort(), cp.port, apiType) });
   t.teardown(() => proxy.stop());
   for (const type of Object.keys(good)) await cp.waitForAck(type);
   const load = startHonestLoad(`127.0.0.1:${listenerPort}`, proxy.pid, 1);
   t.teardown(() => load.stop());
 
-  const rng = new Rng(SEED);
+  const rng = new Rng(SEED + (apiType === 'GRPC' ? 0 : 1));
   const types = [TYPE.cluster, TYPE.endpoints, TYPE.routeConfig, TYPE.listener];
   let nacks = 0;
   for (let round = 0; round < ROUNDS; round++) {
