@@ -44,7 +44,7 @@ for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) t.test(`mutated resources
     [TYPE.routeConfig]: { name: 'routes', value: routeConfig('routes', [{ match: { prefix: '/' }, route: { cluster: 'svc', timeout: '0s' } }]) },
   };
   for (const [type, r] of Object.entries(good)) cp.setResources(type, [r]);
-  const proxy = await startLegate({ configYaml: adsBootstrap(await freePort(), cp.port, apiType) });
+  const proxy = await startLegate({ configYaml: adsBootstrap(await freePort(), cp.port, apiType), readyTimeoutMs: 45_000 });
   t.teardown(() => proxy.stop());
   for (const type of Object.keys(good)) await cp.waitForAck(type);
   const load = startHonestLoad(`127.0.0.1:${listenerPort}`, proxy.pid, 1);

@@ -51,6 +51,7 @@ t.test('hostile HTTP/2 clients', async (t) => {
   const adminPort = await freePort();
   const listenerPort = await freePort();
   const proxy: LegateProcess = await startLegate({
+    readyTimeoutMs: 45_000,
     configYaml: bootstrapText({
       adminPort, listenerPort,
       clusters: [
@@ -323,6 +324,7 @@ t.test('limits follow max_request_headers_kb, common_http_protocol_options.max_h
   t.teardown(() => backend.stop(100));
   const listenerPort = await freePort();
   const proxy = await startLegate({
+    readyTimeoutMs: 45_000,
     configYaml: bootstrapText({
       adminPort: await freePort(), listenerPort,
       clusters: [{ name: 'up', endpoints: [backend.address] }],
