@@ -1,6 +1,7 @@
 import http2, { type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Downstream } from './downstream';
+import { resetH2Stream } from './h2-reset';
 
 const EMPTY_TRAILERS: OutgoingHttpHeaders = {};
 
@@ -78,7 +79,8 @@ export class H2Downstream implements Downstream {
   reset(h2Code: number): void {
     if (this.closed) return;
     this.localReset = true;
-    this.stream.close(h2Code);
+    // Never END_STREAM first: a client must not take a cut-off response for a complete one.
+    resetH2Stream(this.stream, h2Code);
   }
 
   onClose(cb: (remoteReset: boolean, connectionGone: boolean) => void): void {

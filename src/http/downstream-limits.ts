@@ -34,9 +34,10 @@ export function http2ServerOptions(hm: HttpConnectionManagerModel): http2.Server
       maxHeaderListSize: hm.maxRequestHeadersKb * 1024,
       enablePush: false,
     },
-    // Outbound buffering per connection (MiB); beyond it nghttp2 refuses new streams. Bounds
-    // what a client that never reads can make the proxy hold, like Envoy's max_outbound_frames.
-    maxSessionMemory: 64,
+    // Memory per connection (MiB, node's accounting: queued output, headers, unacknowledged
+    // frames); beyond it new streams are refused. Generous, as before: body data is bounded by
+    // flow control and the router's backpressure, not by this.
+    maxSessionMemory: 256,
     // A backstop in nghttp2; the exact limit (Envoy's max_headers_count) is checked in JS.
     maxHeaderListPairs: Math.max(128, hm.maxHeadersCount * 2),
     // Envoy's max_consecutive_inbound_frames_with_empty_payload; node counts invalid and empty

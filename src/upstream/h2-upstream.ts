@@ -1,4 +1,5 @@
 import http2, { type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import { resetH2Stream } from '../http/h2-reset';
 import type { Host } from './host';
 import { isUnprocessedStreamFailure, type PoolError } from './pool/h2-host-pool';
 import type { UpstreamFailure, UpstreamHandler, UpstreamRequest } from './upstream-request';
@@ -86,7 +87,8 @@ export class H2Upstream implements UpstreamRequest {
     if (this.cancelled || this.finished) return;
     this.cancelled = true;
     if (this.stream) {
-      if (!this.stream.destroyed) this.stream.close(NGHTTP2_CANCEL);
+      // Never END_STREAM: the upstream must not take a cut-off request for a complete one.
+      resetH2Stream(this.stream, NGHTTP2_CANCEL);
     } else {
       this.pending?.cancel();
       this.releasePending();
@@ -96,7 +98,7 @@ export class H2Upstream implements UpstreamRequest {
   private readonly onStream = (err: PoolError | null, stream?: ClientHttp2Stream, info?: { localAddress: string; localPort: number }): void => {
     this.releasePending();
     if (this.cancelled) {
-      if (stream && !stream.destroyed) stream.close(NGHTTP2_CANCEL);
+      if (stream) resetH2Stream(stream, NGHTTP2_CANCEL);
       return;
     }
     if (err || !stream) {

@@ -25,10 +25,8 @@ import type { ListenerManager, ListenerSpec } from '../listener/listener-manager
 import type { BootstrapModel, ClusterModel, EndpointModel, FileSourceModel, ListenerModel, RouteConfigModel } from '../snapshot/model';
 import { listenerChains } from '../snapshot/model';
 import type { ClusterManager } from '../upstream/cluster-manager';
-import { decodeCluster, decodeLoadAssignment } from './resources/cluster';
+import { decodeXdsResource } from './resources/decode-resource';
 import { DecodeContext, formatIssue, type ProtoObj } from './resources/decode-context';
-import { decodeListener } from './resources/listener';
-import { decodeRouteConfig } from './resources/route-config';
 import { FileSubscription } from './file-subscription';
 import { controlPlaneStats, subscriptionStats } from '../stats';
 import { TYPE } from './type-urls';
@@ -438,15 +436,12 @@ export class XdsManager {
   }
 
   private decode(typeUrl: string, name: string, r: ProtoObj, ctx: DecodeContext): unknown {
-    switch (typeUrl) {
-      case TYPE.listener: return decodeListener(r, '', ctx);
-      case TYPE.cluster: return decodeCluster(r, '', ctx);
-      case TYPE.routeConfig: {
-        const rc = decodeRouteConfig(r, '', ctx);
-        return rc.name ? rc : { ...rc, name };
-      }
-      case TYPE.endpoints: return decodeLoadAssignment(r, 'endpoints', ctx);
-      default: return undefined;
+    try {
+      return decodeXdsResource(typeUrl, name, r, ctx);
+    } catch (err) {
+      // A decoder bug must cost a NACK naming the resource, never the process.
+      ctx.error('', `internal error while decoding: ${(err as Error).message}`);
+      return undefined;
     }
   }
 }

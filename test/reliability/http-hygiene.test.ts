@@ -44,6 +44,7 @@ t.test('HTTP hygiene: forged requests are refused and never reach the upstream',
   const listenerPort = await freePort();
   const adminPort = await freePort();
   const proxy = await startLegate({
+    readyTimeoutMs: 45_000,
     configYaml: bootstrapText({ adminPort, listenerPort, clusters: [{ name: 'rec', endpoints: [upstream.address] }] }),
   });
   t.teardown(() => proxy.stop());
@@ -92,6 +93,8 @@ t.test('HTTP hygiene: forged requests are refused and never reach the upstream',
     ['unknown pseudo-header', (m) => [...base(m), [':forged', 'v']]],
     ['pseudo-header after a regular header', (m) => [[':method', 'POST'], [':scheme', 'http'], ['x-a', 'b'], [':path', `/case/${m}`], [':authority', 'e']]],
     ['response pseudo-header in a request', (m) => [...base(m), [':status', '200']]],
+    ['two different content-length fields', (m) => [...base(m), ['content-length', '0'], ['content-length', '5']]],
+    ['non-numeric content-length', (m) => [...base(m), ['content-length', '5x']]],
     ['empty :path', (m) => [...base(m).filter(([k]) => k !== ':path'), [':path', ''], ['x-marker', m]]],
   ];
   let n = 0;
@@ -144,6 +147,19 @@ t.test('HTTP hygiene: forged requests are refused and never reach the upstream',
     t.notOk(reachedUpstream('cl-mismatch-2').some((r) => r.complete), 'no complete request reached the upstream');
   });
 
+  t.test('HTTP/2: an upload cancelled half-way is reset upstream, never completed', async (t) => {
+    const c = await connectRaw(listenerPort);
+    c.write(frame(FrameType.HEADERS, FLAG_END_HEADERS, 1, headerBlock([...base('cancelled-upload'), ['content-length', '100']])));
+    c.write(frame(FrameType.DATA, 0, 1, Buffer.alloc(40, 0x61)));
+    const deadline = performance.now() + 3000;
+    while (performance.now() < deadline && !reachedUpstream('cancelled-upload').some((r) => r.body >= 40)) await sleep(10);
+    t.equal(reachedUpstream('cancelled-upload')[0]?.body, 40, 'the upstream got the first 40 bytes');
+    c.write(frame(FrameType.RST_STREAM, 0, 1, Buffer.from([0, 0, 0, 8])));
+    await sleep(300);
+    c.destroy();
+    t.equal(reachedUpstream('cancelled-upload')[0]?.complete, false, 'the upstream saw a reset, not END_STREAM');
+  });
+
   /** Sends raw HTTP/1.1 bytes; returns everything the proxy answered until it closed (or 2 s). */
   const h1Raw = (text: string): Promise<string> => new Promise((resolve) => {
     const s = net.connect({ host: '127.0.0.1', port: listenerPort });
@@ -182,6 +198,8 @@ t.test('HTTP hygiene: forged requests are refused and never reach the upstream',
     ['space before the colon', (m) => `GET /case/${m} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n`],
     ['NUL in a header value', (m) => `GET /case/${m} HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n`],
     ['bare CR in a header value', (m) => `GET /case/${m} HTTP/1.1\r\nHost: x\r\nX-A: a\rX-Injected: b\r\n\r\n`],
+    ['negative Content-Length', (m) => `POST /case/${m} HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n`],
+    ['Transfer-Encoding with a trailing garbage token', (m) => `POST /case/${m} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: x\r\n\r\n0\r\n\r\n`],
     ['LF-only line ends', (m) => `GET /case/${m} HTTP/1.1\nHost: x\nX-A: b\n\n`],
     ['invalid characters in the method', (m) => `G(T /case/${m} HTTP/1.1\r\nHost: x\r\n\r\n`],
     ['control characters in the request target', (m) => `GET /case/${m}\x01x HTTP/1.1\r\nHost: x\r\n\r\n`],

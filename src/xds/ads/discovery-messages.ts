@@ -91,12 +91,27 @@ export function encodeRequest(delta: boolean, request: ProtoObject): Buffer {
 
 /** Parses a `DiscoveryResponse`. Throws on bytes that are not one (the caller resets the stream). */
 export function decodeResponse(bytes: Uint8Array): RawDiscoveryResponse {
-  return messageTypes().response.decode(bytes) as unknown as RawDiscoveryResponse;
+  const r = messageTypes().response.decode(bytes) as unknown as RawDiscoveryResponse;
+  for (const any of r.resources) fixAnyValue(any);
+  return r;
 }
 
 /** Parses a `DeltaDiscoveryResponse`. Throws on bytes that are not one. */
 export function decodeDeltaResponse(bytes: Uint8Array): RawDeltaDiscoveryResponse {
-  return messageTypes().deltaResponse.decode(bytes) as unknown as RawDeltaDiscoveryResponse;
+  const r = messageTypes().deltaResponse.decode(bytes) as unknown as RawDeltaDiscoveryResponse;
+  for (const res of r.resources) if (res.resource) fixAnyValue(res.resource);
+  return r;
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * protobufjs leaves an absent `bytes` field at its prototype default, an empty *array*, not a
+ * Uint8Array: an Any with no value (a resource serialized from an empty message) would then
+ * break every consumer that hashes or parses bytes. Give it real, empty bytes.
+ */
+function fixAnyValue(any: RawAny): void {
+  if (!(any.value instanceof Uint8Array)) (any as { value: Uint8Array }).value = NO_BYTES;
 }
 
 /** Field number of `resources` in both `DiscoveryResponse` and `DeltaDiscoveryResponse`. */
@@ -126,7 +141,13 @@ export async function decodeResponseInSlices(delta: boolean, bytes: Uint8Array, 
   for (const [start, end] of entries) {
     if (slicer.due) await slicer.yield();
     reader.pos = start;
-    resources.push(entryType.decode(reader, end - start));
+    const entry = entryType.decode(reader, end - start) as unknown as RawAny & RawResource;
+    if (delta) {
+      if (entry.resource) fixAnyValue(entry.resource);
+    } else {
+      fixAnyValue(entry);
+    }
+    resources.push(entry);
   }
   response.resources = resources;
   return response as unknown as RawDiscoveryResponse | RawDeltaDiscoveryResponse;
@@ -159,7 +180,9 @@ function setResourcesAside(bytes: Uint8Array): { rest: Uint8Array; entries: Arra
 
 /** Parses the value of a `Resource`-wrapped Any. Throws on garbage. */
 export function decodeResourceWrapper(bytes: Uint8Array): RawResource {
-  return messageTypes().resource.decode(bytes) as unknown as RawResource;
+  const r = messageTypes().resource.decode(bytes) as unknown as RawResource;
+  if (r.resource) fixAnyValue(r.resource);
+  return r;
 }
 
 /** The Envoy-side parsers, for tests and fakes that speak the server side. */

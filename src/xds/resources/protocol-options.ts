@@ -36,6 +36,18 @@ export function decodeHttp2Options(o: ProtoObj | undefined, path: string, ctx: D
     if (!Number.isInteger(n) || n < min || n > 4294967295) ctx.error(`${path}.${field}`, `${String(v)} must be an integer in [${min}, 4294967295]`);
     return n;
   };
+  // Flood limits node's HTTP/2 layer enforces with fixed values of its own: accepted, a different
+  // value is not honoured (docs/compat.md, "Downstream protocol limits").
+  for (const [field, fixed] of [
+    ['max_outbound_frames', 'node bounds queued output by session memory, not by frame count'],
+    ['max_outbound_control_frames', 'nghttp2 closes the connection at 1000 queued SETTINGS/PING ACKs'],
+    ['max_consecutive_inbound_frames_with_empty_payload', 'node counts empty and invalid frames per connection, not consecutively, and closes it after max(1000, this value)'],
+    ['max_inbound_window_update_frames_per_data_frame_sent', 'WINDOW_UPDATE frames are not counted'],
+  ] as const) {
+    const v = o[field];
+    const dflt = (HTTP2_DEFAULTS as unknown as Record<string, number>)[camel(field)];
+    if (v !== undefined && Number(v) !== dflt) ctx.warn(`${path}.${field}`, `${String(v)} is not honoured: ${fixed} (Envoy's default is ${dflt})`);
+  }
   if (o.override_stream_error_on_invalid_http_message !== undefined) {
     ctx.warn(`${path}.override_stream_error_on_invalid_http_message`, 'Legate always resets only the offending stream (see docs/compat.md)');
   }
@@ -52,4 +64,8 @@ export function decodeHttp2Options(o: ProtoObj | undefined, path: string, ctx: D
     maxInboundWindowUpdateFramesPerDataFrameSent: count('max_inbound_window_update_frames_per_data_frame_sent', HTTP2_DEFAULTS.maxInboundWindowUpdateFramesPerDataFrameSent, 1),
     streamErrorOnInvalidHttpMessaging: o.stream_error_on_invalid_http_messaging === true,
   };
+}
+
+function camel(snake: string): string {
+  return snake.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
 }
