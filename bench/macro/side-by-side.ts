@@ -368,7 +368,7 @@ async function main(): Promise<number> {
           for (const file of fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : []) {
             const kept = path.join(os.tmpdir(), `legate-bench-${workload.id}-${profiles.length}.cpuprofile`);
             fs.copyFileSync(path.join(dir, file), kept);
-            const summary = summarizeCpuProfile(kept);
+            const summary = summarizeCpuProfile(kept, 25, /\/src\/http\/proxy-stream/);
             profiles.push(summary);
             process.stdout.write(`\n#### CPU profile: ${workload.id}\n\n${renderProfileSummary(summary)}`);
           }
