@@ -80,7 +80,9 @@ export function summarizeCpuProfile(file: string, top = 25, fromFrame?: RegExp):
       if (known !== undefined) return known;
       const node = byId.get(id);
       const up = parent.get(id);
-      const result = node !== undefined && (fromFrame.test(node.callFrame.url) || (up !== undefined && inFrame(up)));
+      // A named function: the module's top-level code (loaded at start) has an empty name.
+      const own = node !== undefined && node.callFrame.functionName !== '' && fromFrame.test(node.callFrame.url);
+      const result = own || (up !== undefined && inFrame(up));
       matches.set(id, result);
       return result;
     };
