@@ -2,6 +2,9 @@
  * The static bootstrap the benchmark runs Legate with: one listener, one route,
  * one STATIC cluster with an HTTP/2 upstream, admin for readiness. No access log unless
  * asked (bench/macro/access-log-onoff.ts), so the numbers measure proxying, not log formatting.
+ * As Envoy's benchmarking guide advises, the circuit breakers are raised out of the way (HAProxy
+ * and nginx have no such limits, and an open-loop backlog must not turn into 503 overflows),
+ * and the connect timeout is HAProxy's (`timeout connect 5s`).
  */
 
 /** Ports and the upstream address of a benchmark bootstrap. */
@@ -46,8 +49,11 @@ ${ports.accessLog ? accessLogYaml(ports.accessLog) : ''}          route_config:
   clusters:
   - name: bench_backend
     type: STATIC
-    connect_timeout: 1s
+    connect_timeout: 5s
     lb_policy: ROUND_ROBIN
+    circuit_breakers:
+      thresholds:
+      - { max_connections: 1000000, max_pending_requests: 1000000, max_requests: 1000000, max_retries: 1000000 }
     typed_extension_protocol_options:
       envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
         "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions

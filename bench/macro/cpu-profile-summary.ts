@@ -30,6 +30,8 @@ export interface SelfTimeEntry {
 
 export interface ProfileSummary {
   readonly file: string;
+  /** Sampled time left out before the first sample inside `fromFrame` (start-up), ms. */
+  readonly skippedMs: number;
   readonly wallMs: number;
   readonly busyMs: number;
   readonly functions: readonly SelfTimeEntry[];
@@ -59,11 +61,39 @@ export function componentOf(name: string, url: string): string {
   return short.split('/')[0] ?? short;
 }
 
-export function summarizeCpuProfile(file: string, top = 25): ProfileSummary {
+/**
+ * Self time per function and component. With `fromFrame`, samples before the first one
+ * whose stack holds a frame from a script matching it are left out (e.g. start-up and
+ * config loading before the first proxied request: `/src/http/proxy-stream`).
+ */
+export function summarizeCpuProfile(file: string, top = 25, fromFrame?: RegExp): ProfileSummary {
   const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  let first = 0;
+  let skippedUs = 0;
+  if (fromFrame !== undefined) {
+    const parent = new Map<number, number>();
+    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    const matches = new Map<number, boolean>();
+    const inFrame = (id: number): boolean => {
+      const known = matches.get(id);
+      if (known !== undefined) return known;
+      const node = byId.get(id);
+      const up = parent.get(id);
+      // A named function: the module's top-level code (loaded at start) has an empty name.
+      const own = node !== undefined && node.callFrame.functionName !== '' && fromFrame.test(node.callFrame.url);
+      const result = own || (up !== undefined && inFrame(up));
+      matches.set(id, result);
+      return result;
+    };
+    while (first < profile.samples.length && !inFrame(profile.samples[first]!)) skippedUs += profile.timeDeltas[first++] ?? 0;
+    if (first === profile.samples.length) {
+      first = 0;
+      skippedUs = 0;
+    }
+  }
   const selfUs = new Map<number, number>();
-  for (let i = 0; i < profile.samples.length; i++) {
+  for (let i = first; i < profile.samples.length; i++) {
     const id = profile.samples[i]!;
     selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   }
@@ -88,7 +118,8 @@ export function summarizeCpuProfile(file: string, top = 25): ProfileSummary {
   const pct = (us: number): number => (busyUs > 0 ? (100 * us) / busyUs : 0);
   return {
     file,
-    wallMs: (profile.endTime - profile.startTime) / 1000,
+    skippedMs: skippedUs / 1000,
+    wallMs: (profile.endTime - profile.startTime) / 1000 - skippedUs / 1000,
     busyMs: busyUs / 1000,
     functions: [...functions.values()]
       .sort((a, b) => b.us - a.us)
@@ -101,7 +132,8 @@ export function summarizeCpuProfile(file: string, top = 25): ProfileSummary {
 /** Markdown: component shares, then the top self-time functions. */
 export function renderProfileSummary(summary: ProfileSummary): string {
   const lines = [
-    `Profile \`${summary.file}\`: ${summary.busyMs.toFixed(0)} ms busy of ${summary.wallMs.toFixed(0)} ms sampled.`,
+    `Profile \`${summary.file}\`: ${summary.busyMs.toFixed(0)} ms busy of ${summary.wallMs.toFixed(0)} ms sampled` +
+      (summary.skippedMs > 0 ? ` (the first ${summary.skippedMs.toFixed(0)} ms, start-up before the first proxied request, left out).` : '.'),
     '',
     '| component | self ms | % of busy |',
     '|---|---:|---:|',
@@ -117,8 +149,9 @@ export function renderProfileSummary(summary: ProfileSummary): string {
 if (require.main === module) {
   const file = process.argv[2];
   if (file === undefined) {
-    process.stderr.write('usage: node dist/bench/macro/cpu-profile-summary.js <file.cpuprofile> [top]\n');
+    process.stderr.write('usage: node dist/bench/macro/cpu-profile-summary.js <file.cpuprofile> [top] [from-script-regexp]\n');
     process.exit(2);
   }
-  process.stdout.write(renderProfileSummary(summarizeCpuProfile(file, Number(process.argv[3] ?? 25))));
+  const from = process.argv[4];
+  process.stdout.write(renderProfileSummary(summarizeCpuProfile(file, Number(process.argv[3] ?? 25), from !== undefined ? new RegExp(from) : undefined)));
 }

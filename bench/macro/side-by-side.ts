@@ -15,7 +15,7 @@
  *   npm run bench -- [--quick] [--paths direct,legate,haproxy,nginx] [--workloads unary-small,...]
  *       [--duration 5] [--open-duration 5] [--warmup 2000] [--rate N] [--no-append]
  *       [--out-dir bench/results] [--legate-arg X ...] [--profile]
- *       [--legate-baseline other/dist/src/main.js] [--rounds 1]
+ *       [--legate-baseline other/dist/src/main.js] [--rounds 1] [--legate-node-arg --flag ...]
  *
  * `--quick` (smoke test): 1 s phases, 300 warm-up calls, open loop at 200 calls/s.
  * `--profile`: Legate runs with `node --cpu-prof`; a self-time summary of each
@@ -62,6 +62,8 @@ interface Options {
   readonly profile: boolean;
   readonly baselineEntry: string | undefined;
   readonly rounds: number;
+  /** node/V8 flags for the `legate` path only (e.g. heap sizing), to compare against legate-base. */
+  readonly legateNodeArgs: string[];
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -81,6 +83,7 @@ function parseOptions(argv: readonly string[]): Options {
       profile: { type: 'boolean', default: false },
       'legate-baseline': { type: 'string' },
       rounds: { type: 'string' },
+      'legate-node-arg': { type: 'string', multiple: true, default: [] },
     },
   });
   const quick = values.quick === true;
@@ -112,6 +115,7 @@ function parseOptions(argv: readonly string[]): Options {
     profile: values.profile === true,
     baselineEntry,
     rounds: Math.round(positive('rounds', values.rounds, 1)),
+    legateNodeArgs: values['legate-node-arg'] as string[],
   };
 }
 
@@ -344,7 +348,8 @@ async function main(): Promise<number> {
       for (let round = 1; round <= options.rounds; round++) for (const name of paths) {
         if (options.rounds > 1) log(`${workload.id}: round ${round} of ${options.rounds}, ${name}`);
         // node refuses --cpu-prof in NODE_OPTIONS: it goes on node's command line.
-        const nodeArgs = options.profile && name === 'legate' ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, workload.id)}`] : [];
+        const nodeArgs =
+          name !== 'legate' ? [] : [...options.legateNodeArgs, ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, workload.id)}`] : [])];
         current = await startPath(name, backend.port, tmp, options.legateArgs, nodeArgs, options.baselineEntry);
         versions.set(name, current.version);
         try {
@@ -363,7 +368,7 @@ async function main(): Promise<number> {
           for (const file of fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : []) {
             const kept = path.join(os.tmpdir(), `legate-bench-${workload.id}-${profiles.length}.cpuprofile`);
             fs.copyFileSync(path.join(dir, file), kept);
-            const summary = summarizeCpuProfile(kept);
+            const summary = summarizeCpuProfile(kept, 25, /\/src\/http\/proxy-stream/);
             profiles.push(summary);
             process.stdout.write(`\n#### CPU profile: ${workload.id}\n\n${renderProfileSummary(summary)}`);
           }
@@ -418,6 +423,8 @@ async function main(): Promise<number> {
         `node generator closed loop ${options.durationS} s, node generator open loop ${options.openDurationS} s at ${rates} calls/s (latencies from call issue to stream close, OK calls, nearest rank). ` +
         'CPU = user+system of the proxy process tree from /proc (nginx master+worker; HAProxy and Legate one process) ÷ calls the backend served in that phase. ' +
         'One worker per proxy; HAProxy `proto h2` both sides, `http-reuse always`; nginx `grpc_pass` with upstream keepalive, `keepalive_requests 1000000`, `http2` listener. ' +
+        (options.legateNodeArgs.length > 0 ? `Path legate runs with node flags \`${options.legateNodeArgs.join(' ')}\`. ` : '') +
+        (options.baselineEntry !== undefined ? `Path legate-base is the Legate build at \`${options.baselineEntry}\`. ` : '') +
         (options.rounds > 1 ? `${options.rounds} rounds, paths interleaved within each round; cells are medians over rounds, errors summed. ` : '') +
         `Whole run ${wallS.toFixed(0)} s.`,
       chart: chartLink,

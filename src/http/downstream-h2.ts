@@ -4,6 +4,9 @@ import type { Downstream } from './downstream';
 import { resetH2Stream } from './h2-reset';
 
 const EMPTY_TRAILERS: OutgoingHttpHeaders = {};
+/** The H2Downstream a stream belongs to, so the stream's listeners can be shared functions. */
+const kDownstream = Symbol('legate.h2Downstream');
+type OwnedStream = ServerHttp2Stream & { [kDownstream]: H2Downstream };
 
 /** A downstream HTTP/2 stream (node:http2 core API). */
 export class H2Downstream implements Downstream {
@@ -29,7 +32,9 @@ export class H2Downstream implements Downstream {
   ) {
     this.body = stream;
     this.session = stream.session;
-    stream.on('close', this.onStreamClose);
+    // Shared listeners (no closures per request); they find this object through the stream.
+    (stream as OwnedStream)[kDownstream] = this;
+    stream.on('close', H2Downstream.onStreamClose);
     // Errors surface through 'close' (rstCode); an unhandled 'error' would crash the process.
     stream.on('error', noop);
     // node may deliver END_STREAM before nghttp2 resets a stream whose body contradicts its
@@ -58,7 +63,7 @@ export class H2Downstream implements Downstream {
   respond(headers: OutgoingHttpHeaders, endStream: boolean, expectTrailers: boolean): void {
     if (this.closed) return;
     this.stream.respond(headers, { endStream, waitForTrailers: expectTrailers && !endStream });
-    if (expectTrailers && !endStream) this.stream.once('wantTrailers', this.onWantTrailers);
+    if (expectTrailers && !endStream) this.stream.once('wantTrailers', H2Downstream.onWantTrailers);
   }
 
   write(chunk: Buffer): boolean {
@@ -87,12 +92,16 @@ export class H2Downstream implements Downstream {
     this.closeCb = cb;
   }
 
-  private readonly onWantTrailers = (): void => {
+  private static onWantTrailers(this: OwnedStream): void {
     // An empty HEADERS frame with END_STREAM is valid HTTP/2 when the upstream sent none.
-    this.stream.sendTrailers(this.trailers ?? EMPTY_TRAILERS);
-  };
+    this.sendTrailers(this[kDownstream].trailers ?? EMPTY_TRAILERS);
+  }
 
-  private readonly onStreamClose = (): void => {
+  private static onStreamClose(this: OwnedStream): void {
+    this[kDownstream].handleStreamClose();
+  }
+
+  private handleStreamClose(): void {
     if (this.done) return;
     this.done = true;
     const code = this.stream.rstCode;
@@ -100,7 +109,7 @@ export class H2Downstream implements Downstream {
     const session = this.session;
     const connectionGone = session === undefined || session.destroyed;
     this.closeCb?.(remoteReset || (!this.stream.writableFinished && !this.localReset), connectionGone);
-  };
+  }
 }
 
 function noop(): void {}

@@ -6,6 +6,9 @@ import type { UpstreamFailure, UpstreamHandler, UpstreamRequest } from './upstre
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 const END_STREAM_FLAG = 0x1;
+/** The H2Upstream a stream belongs to, so the stream's listeners can be shared functions. */
+const kUpstream = Symbol('legate.h2Upstream');
+type OwnedStream = ClientHttp2Stream & { [kUpstream]: H2Upstream };
 
 /** The cluster's max_pending_requests circuit breaker, as a request waiting for a stream sees it. */
 export interface PendingLimit {
@@ -110,16 +113,42 @@ export class H2Upstream implements UpstreamRequest {
       return;
     }
     this.stream = stream;
-    stream.on('response', this.onResponse);
-    stream.on('data', this.onData);
-    stream.on('trailers', this.onTrailers);
-    stream.on('end', this.onEnd);
-    stream.on('close', this.onClose);
-    stream.on('error', this.onError);
+    // Shared listeners (no closures per request); they find this object through the stream.
+    (stream as OwnedStream)[kUpstream] = this;
+    stream.on('response', H2Upstream.onResponse);
+    stream.on('data', H2Upstream.onData);
+    stream.on('trailers', H2Upstream.onTrailers);
+    stream.on('end', H2Upstream.onEnd);
+    stream.on('close', H2Upstream.onClose);
+    stream.on('error', H2Upstream.onError);
     this.handler.onUpstreamReady(info ? `${info.localAddress}:${info.localPort}` : '');
   };
 
-  private readonly onResponse = (headers: IncomingHttpHeaders, flags: number): void => {
+  private static onResponse(this: OwnedStream, headers: IncomingHttpHeaders, flags: number): void {
+    this[kUpstream].handleResponse(headers, flags);
+  }
+
+  private static onData(this: OwnedStream, chunk: Buffer): void {
+    this[kUpstream].handleData(chunk);
+  }
+
+  private static onTrailers(this: OwnedStream, trailers: IncomingHttpHeaders): void {
+    this[kUpstream].handleTrailers(trailers);
+  }
+
+  private static onEnd(this: OwnedStream): void {
+    this[kUpstream].handleEnd();
+  }
+
+  private static onClose(this: OwnedStream): void {
+    this[kUpstream].handleClose();
+  }
+
+  private static onError(this: OwnedStream, err: Error): void {
+    this[kUpstream].error = err;
+  }
+
+  private handleResponse(headers: IncomingHttpHeaders, flags: number): void {
     // After cancel() the router has moved on (retry, timeout, client gone): stay silent.
     if (this.cancelled || this.finished) return;
     const status = Number(headers[':status']);
@@ -130,19 +159,19 @@ export class H2Upstream implements UpstreamRequest {
     const cl = headers['content-length'];
     if (cl !== undefined) this.contentLength = Number(cl);
     this.handler.onUpstreamHeaders(headers, endStream);
-  };
+  }
 
-  private readonly onData = (chunk: Buffer): void => {
+  private handleData(chunk: Buffer): void {
     if (this.cancelled || this.finished) return;
     this.bodyBytes += chunk.length;
     this.handler.onUpstreamData(chunk);
-  };
+  }
 
-  private readonly onTrailers = (trailers: IncomingHttpHeaders): void => {
+  private handleTrailers(trailers: IncomingHttpHeaders): void {
     if (this.cancelled || this.finished) return;
     this.framedComplete = true;
     this.handler.onUpstreamTrailers(trailers);
-  };
+  }
 
   /**
    * Node emits 'end' both for a real END_STREAM and for a response cut short (the peer's
@@ -152,7 +181,7 @@ export class H2Upstream implements UpstreamRequest {
    * done, the stream must close without an error code. A RST_STREAM(NO_ERROR) that follows a
    * complete response (the peer did not need the rest of our body) is success.
    */
-  private readonly onEnd = (): void => {
+  private handleEnd(): void {
     if (this.finished || this.cancelled) return;
     if (this.framedComplete) return this.succeed();
     if (this.grpc || (this.contentLength >= 0 && this.bodyBytes !== this.contentLength)) {
@@ -169,7 +198,7 @@ export class H2Upstream implements UpstreamRequest {
     // response's own END_STREAM is all there is to go on.
     if (!stream.writableEnded) return this.succeed();
     this.endPending = true;
-  };
+  }
 
   private succeed(): void {
     if (this.finished || this.cancelled) return;
@@ -180,11 +209,7 @@ export class H2Upstream implements UpstreamRequest {
   /** The stream's error, kept to tell a stream reset from a lost connection at 'close'. */
   private error: (Error & { code?: string }) | undefined;
 
-  private readonly onError = (err: Error): void => {
-    this.error = err;
-  };
-
-  private readonly onClose = (): void => {
+  private handleClose(): void {
     if (this.finished || this.cancelled) return;
     const stream = this.stream!;
     const code = stream.rstCode;
@@ -202,7 +227,7 @@ export class H2Upstream implements UpstreamRequest {
       unprocessed,
       h2Code: code,
     });
-  };
+  }
 
   private fail(f: UpstreamFailure): void {
     if (this.finished || this.cancelled) return;
