@@ -10,6 +10,7 @@ import { Server } from './server/server';
 import { runIptablesCommand } from './iptables/command';
 import { runWaitCommand } from './cli/wait-command';
 import { reopenAccessLogs } from './access-log/access-logger';
+import { installFastAsyncResourceBind } from './common/async-resource-bind';
 
 const log = logger('main');
 
@@ -35,6 +36,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const options = parsed.options;
   const notices = [...parsed.notices];
+  // node:http2 client requests pay for a deprecated property on every bind(): see the module.
+  installFastAsyncResourceBind();
   if (options.concurrency > 1 && argv.some((a) => a === '--concurrency' || a.startsWith('--concurrency='))) {
     notices.push(`--concurrency ${options.concurrency}: Legate serves from one event loop for now; worker threads are not implemented yet`);
   }

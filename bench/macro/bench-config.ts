@@ -1,7 +1,7 @@
 /**
  * The static bootstrap the benchmark runs Legate with: one listener, one route,
- * one STATIC cluster with an HTTP/2 upstream, admin for readiness. No access log,
- * so the numbers measure proxying, not log formatting.
+ * one STATIC cluster with an HTTP/2 upstream, admin for readiness. No access log unless
+ * asked (bench/macro/access-log-onoff.ts), so the numbers measure proxying, not log formatting.
  */
 
 /** Ports and the upstream address of a benchmark bootstrap. */
@@ -9,6 +9,8 @@ export interface BenchConfigPorts {
   readonly adminPort: number;
   readonly listenerPort: number;
   readonly backendPort: number;
+  /** An access log (file path and text format) on the HCM; none by default. */
+  readonly accessLog?: { readonly path: string; readonly format: string };
 }
 
 /** Envoy v3 bootstrap YAML for the benchmark. */
@@ -29,7 +31,7 @@ static_resources:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: bench
           codec_type: AUTO
-          route_config:
+${ports.accessLog ? accessLogYaml(ports.accessLog) : ''}          route_config:
             name: bench_route
             virtual_hosts:
             - name: bench
@@ -58,5 +60,18 @@ static_resources:
         - endpoint:
             address:
               socket_address: { address: 127.0.0.1, port_value: ${ports.backendPort} }
+`;
+}
+
+/** `access_log` with `envoy.access_loggers.file` (10-space indent, inside typed_config). */
+function accessLogYaml(a: { readonly path: string; readonly format: string }): string {
+  return `          access_log:
+          - name: envoy.access_loggers.file
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+              path: ${JSON.stringify(a.path)}
+              log_format:
+                text_format_source:
+                  inline_string: ${JSON.stringify(a.format)}
 `;
 }

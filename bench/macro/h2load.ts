@@ -16,8 +16,12 @@ export interface H2loadRun {
   readonly url: string;
   /** File with the request body (`-d`). */
   readonly bodyFile: string;
-  /** `-n` total requests. */
+  /** `-n` total requests (ignored when `durationS` is given). */
   readonly requests: number;
+  /** `-D` main duration in seconds (timing-based run) instead of `-n`. */
+  readonly durationS?: number;
+  /** `--warm-up-time` in seconds, with `durationS`. */
+  readonly warmUpS?: number;
   /** `-c` connections. */
   readonly clients: number;
   /** `-m` max concurrent streams per connection. */
@@ -66,7 +70,9 @@ export function h2loadVersion(): string | undefined {
 /** Run h2load once; rejects when it cannot start or exits non-zero. */
 export function runH2load(run: H2loadRun): Promise<H2loadResult> {
   const args = [
-    '-n', String(run.requests),
+    ...(run.durationS !== undefined
+      ? ['-D', `${Math.round(run.durationS * 1000)}ms`, ...(run.warmUpS !== undefined && run.warmUpS > 0 ? ['--warm-up-time', `${Math.round(run.warmUpS * 1000)}ms`] : [])]
+      : ['-n', String(run.requests)]),
     '-c', String(run.clients),
     '-m', String(run.streams),
     '-t', '1',

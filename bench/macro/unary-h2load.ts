@@ -10,7 +10,7 @@
  * Legate must be built (`npm run build`). `--direct-only` measures the backend alone
  * (checks the harness without Legate; nothing is appended).
  */
-import { fork, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +21,7 @@ import { createTestClient } from '../../test/fakes/grpc-client';
 import { legateCommand, startLegate, type LegateProcess } from '../../test/fakes/legate-process';
 import { messageCodec } from '../../test/fakes/proto-service';
 import { repoRoot } from '../../test/fakes/repo-root';
+import { startBackend, type BackendProcess } from './backend-process';
 import { benchBootstrap } from './bench-config';
 import { h2loadVersion, runH2load, type H2loadResult } from './h2load';
 import { cpuSeconds, peakRssMiB, procAvailable } from './proc-stats';
@@ -78,41 +79,6 @@ function parseOptions(): Options {
     directOnly: values['direct-only'] === true,
     append: values['no-append'] !== true,
     legateArgs: values['legate-arg'] as string[],
-  };
-}
-
-// === backend process ===
-
-interface BackendProcess {
-  readonly child: ChildProcess;
-  readonly port: number;
-  requests(): Promise<number>;
-  stop(): void;
-}
-
-async function startBackend(): Promise<BackendProcess> {
-  const script = path.join(repoRoot(), 'dist', 'bench', 'servers', 'h2-grpc-echo.js');
-  const child = fork(script, ['--port', '0'], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    let buffered = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      buffered += chunk;
-      const line = buffered.split('\n')[0];
-      if (buffered.includes('\n') && line !== undefined) resolve((JSON.parse(line) as { port: number }).port);
-    });
-    child.once('exit', (code) => reject(new Error(`backend exited early (code ${code})`)));
-  });
-  return {
-    child,
-    port,
-    requests: () =>
-      new Promise<number>((resolve) => {
-        child.once('message', (m) => resolve((m as { requests: number }).requests));
-        child.send('stats');
-      }),
-    stop: () => {
-      child.kill('SIGTERM');
-    },
   };
 }
 

@@ -7,6 +7,9 @@
  *
  * Run as its own process (so its CPU is not billed to anyone else):
  *   node dist/bench/servers/h2-grpc-echo.js [--port 0] [--host 127.0.0.1]
+ * A request with the header `bench-stream-messages: N` gets its message back N
+ * times (server streaming, each copy one DATA write), then the trailers.
+ *
  * It prints one JSON line `{"port":N}` on stdout when listening. When started with
  * an IPC channel it answers the message `'stats'` with `{ requests }`.
  */
@@ -30,7 +33,8 @@ const TRAILERS = { 'grpc-status': '0' } as const;
 export function startH2GrpcEcho(port = 0, host = '127.0.0.1'): Promise<H2GrpcEcho> {
   let requests = 0;
   const server = http2.createServer({ settings: { maxConcurrentStreams: 1000 } });
-  server.on('stream', (stream) => {
+  server.on('stream', (stream, headers) => {
+    const copies = Number(headers['bench-stream-messages'] ?? 1);
     const chunks: Buffer[] = [];
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
     stream.on('error', () => undefined);
@@ -39,7 +43,9 @@ export function startH2GrpcEcho(port = 0, host = '127.0.0.1'): Promise<H2GrpcEch
       requests++;
       stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
       stream.once('wantTrailers', () => stream.sendTrailers(TRAILERS));
-      stream.end(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+      const message = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      for (let i = 1; i < copies; i++) stream.write(message);
+      stream.end(message);
     });
   });
   server.on('sessionError', () => undefined);

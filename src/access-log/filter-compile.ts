@@ -14,8 +14,8 @@ export function compileAccessLogFilter(f: AccessLogFilterModel): AccessLogPredic
     case 'duration':
       return comparison(f.op, f.value, (s) => Math.floor(s.lastDownstreamTxByteMs >= 0 ? s.lastDownstreamTxByteMs : s.elapsedMs()));
     case 'not_health_check':
-      // Legate has no health-check filter marking requests yet: none is a health check.
-      return () => true;
+      // Requests the health_check HTTP filter marked.
+      return (s) => !s.healthCheck;
     case 'traceable':
       // No tracing: no request is traced.
       return () => false;

@@ -83,11 +83,18 @@ export class AdminServer {
     }
   };
 
+  /** Every endpoint, `/` and `/help` included, sorted by path (as Envoy lists them). */
+  private entries(): Array<[string, { readonly help: string; readonly mutates: boolean }]> {
+    const all: Array<[string, { readonly help: string; readonly mutates: boolean }]> = [
+      ['/', { help: 'Admin home page', mutates: false }],
+      ['/help', { help: 'print out list of admin commands', mutates: false }],
+      ...this.handlers.entries(),
+    ];
+    return all.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
   private helpText(): string {
-    return [...this.handlers.entries()]
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([p, h]) => `  ${p}: ${h.help}`)
-      .join('\n') + '\n';
+    return this.entries().map(([p, h]) => `  ${p}: ${h.help}`).join('\n') + '\n';
   }
 
   private index(html: boolean, res: ServerResponse): void {
@@ -95,13 +102,30 @@ export class AdminServer {
       send(res, 200, 'text/plain; charset=UTF-8', `admin commands are:\n${this.helpText()}`);
       return;
     }
-    const rows = [...this.handlers.entries()]
-      .sort(([a], [b]) => a.localeCompare(b))
+    // Envoy's home page shape: one row per endpoint, a link for reads, a POST button for
+    // endpoints that change server state.
+    const rows = this.entries()
+      .filter(([p]) => p !== '/')
       .map(([p, h]) => (h.mutates
-        ? `<tr><td><form action="${p}" method="post"><button>${p}</button></form></td><td>${escapeHtml(h.help)}</td></tr>`
+        ? `<tr class="post"><td><form action="${p}" method="post"><button type="submit">${p}</button></form></td><td>${escapeHtml(h.help)}</td></tr>`
         : `<tr><td><a href="${p}">${p}</a></td><td>${escapeHtml(h.help)}</td></tr>`))
       .join('\n');
-    send(res, 200, 'text/html; charset=UTF-8', `<!doctype html><html><head><title>Legate admin</title></head><body><h1>Legate admin</h1><table>${rows}</table></body></html>\n`);
+    send(res, 200, 'text/html; charset=UTF-8', `<!doctype html>
+<html><head><meta charset="utf-8"><title>Legate Admin</title>
+<style>
+body { font-family: sans-serif; margin: 2em; }
+table { border-collapse: collapse; }
+td { padding: 0.3em 1em; border-bottom: 1px solid #ddd; vertical-align: middle; }
+tr.post button { font-family: monospace; cursor: pointer; }
+a { font-family: monospace; }
+form { margin: 0; }
+</style></head>
+<body><h1>Legate Admin</h1>
+<p>Envoy-compatible admin API. Links read state; buttons (POST) change it.</p>
+<table><thead><tr><th>Command</th><th>Description</th></tr></thead><tbody>
+${rows}
+</tbody></table></body></html>
+`);
   }
 }
 

@@ -4,6 +4,8 @@
 import { fileAccessLogger, stderrAccessLogger, stdoutAccessLogger } from './access-loggers/stream-and-file';
 import { routerFilter } from './http-filters/router';
 import { faultFilter, noopFilter } from './http-filters/accepted-noops';
+import { istioStatsFilter, wasmFilter } from './http-filters/istio-stats';
+import { healthCheckFilter } from './http-filters/health-check';
 import { accessLoggers, httpFilters } from './registry';
 
 let installed = false;
@@ -18,14 +20,16 @@ export function installBuiltins(): void {
     'envoy.extensions.filters.http.compressor.v3.Compressor',
     'envoy.extensions.filters.http.grpc_stats.v3.FilterConfig',
     'envoy.extensions.filters.http.cors.v3.Cors',
-    'stats.PluginConfig',
     'istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig',
     'io.istio.http.peer_metadata.Config',
   ]) {
     httpFilters.register(t, noopFilter(t));
   }
   httpFilters.register('envoy.extensions.filters.http.fault.v3.HTTPFault', faultFilter);
-  httpFilters.reject('envoy.extensions.filters.http.wasm.v3.Wasm', 'is a Wasm extension; Legate cannot run Wasm, and what it would do (often authn or policy) cannot be assumed away');
+  httpFilters.register('stats.PluginConfig', istioStatsFilter);
+  // Wasm is refused except Istio's null-VM telemetry modules (envoy.wasm.stats, envoy.wasm.metadata_exchange).
+  httpFilters.register('envoy.extensions.filters.http.wasm.v3.Wasm', wasmFilter);
+  httpFilters.register('envoy.extensions.filters.http.health_check.v3.HealthCheck', healthCheckFilter);
 
   // Security filters are refused by name: running without them would let traffic in.
   const security = 'is a security filter that Legate does not implement yet; refusing the config rather than letting traffic through unchecked';

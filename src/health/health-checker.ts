@@ -7,6 +7,7 @@ import { systemClock, type Clock } from '../common/clock';
 import type { HealthCheckModel } from '../snapshot/model';
 import { HealthEventLogger, type HealthCheckerType } from './event-logger';
 import { defaultRandom, type RandomSource } from './interval';
+import { HealthFlag } from './health-flags';
 import { createProber } from './probers';
 import { HealthCheckSession } from './session';
 import type { SessionParent } from './session-parent';
@@ -74,6 +75,18 @@ export class HealthChecker implements SessionParent {
       this.sessions.delete(host);
       session.stop();
     }
+  }
+
+  /**
+   * The host answered with `x-envoy-immediate-health-check-fail` (Envoy's
+   * `setUnhealthyCrossThread(ImmediateHealthCheckFail)`): excluded at once and failed as a
+   * PASSIVE failure (`health_check.passive_failure`), without moving its check timer.
+   */
+  immediateFailure(host: HealthCheckedHost): void {
+    const session = this.sessions.get(host);
+    if (!session) return;
+    host.healthFlagSet(HealthFlag.EXCLUDED_VIA_IMMEDIATE_HC_FAIL);
+    session.setUnhealthy('PASSIVE', false, 'x-envoy-immediate-health-check-fail');
   }
 
   /** Hosts being checked. */

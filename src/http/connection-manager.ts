@@ -2,10 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http2';
 import { AccessLogger } from '../access-log/access-logger';
 import { RouteTable } from '../router/route-table';
-import type { HttpConnectionManagerModel, RouteConfigModel } from '../snapshot/model';
+import type { HttpConnectionManagerModel, ListenerModel, RouteConfigModel } from '../snapshot/model';
+import { istioMetrics } from '../stats/istio/istio-metrics';
+import { IstioStatsRecorder } from '../stats/istio/istio-recorder';
+import { statsStore } from '../stats/store';
 import type { ClusterManager } from '../upstream/cluster-manager';
 import { hcmRqTime, hcmStats, type Histogram } from '../stats';
 import type { Downstream } from './downstream';
+import { compileFilterChain } from './filters/filter-chain';
+import type { HttpFilterChain } from './filters/http-filter';
 import { ProxyStream } from './proxy-stream';
 import type { StreamInfo } from './stream-info';
 
@@ -32,6 +37,8 @@ export interface HcmStats {
   downstream_rq_5xx: number;
   no_route: number;
   no_cluster: number;
+  downstream_cx_protocol_error: number;
+  downstream_rq_too_many_premature_resets: number;
 }
 
 /**
@@ -42,19 +49,37 @@ export interface HcmStats {
 export class HttpConnectionManager {
   readonly routes: RouteTable;
   readonly accessLoggers: AccessLogger[];
+  /** The HTTP filters ahead of the router, compiled once. */
+  readonly filters: HttpFilterChain;
   /** Shared by every manager with this stat_prefix (stats live in the store by name, as Envoy's). */
   readonly stats: HcmStats;
   /** `http.<stat_prefix>.downstream_rq_time`. */
   private readonly rqTime: Histogram;
+  /** Istio's standard metrics, when the chain has Istio's stats filter. */
+  readonly istioStats: IstioStatsRecorder | undefined;
   /** Streams in flight, swept once a second for the stream idle timeout. */
   readonly active = new Set<ProxyStream>();
   private sweeper: NodeJS.Timeout | undefined;
 
-  constructor(readonly model: HttpConnectionManagerModel, readonly routeConfig: RouteConfigModel, readonly clusters: ClusterManager, flushIntervalMs: number) {
+  constructor(
+    readonly model: HttpConnectionManagerModel,
+    readonly routeConfig: RouteConfigModel,
+    readonly clusters: ClusterManager,
+    flushIntervalMs: number,
+    /** The listener's traffic_direction: decides Istio's `reporter`. */
+    direction?: ListenerModel['trafficDirection'],
+  ) {
     this.stats = hcmStats(model.statPrefix);
+    if (model.istioStats) {
+      const metrics = istioMetrics();
+      metrics.attach(statsStore());
+      metrics.recordBuild();
+      this.istioStats = new IstioStatsRecorder(model.istioStats, direction, clusters, metrics);
+    }
     this.rqTime = hcmRqTime(model.statPrefix);
     this.routes = new RouteTable(routeConfig);
     this.accessLoggers = model.accessLogs.map((m) => new AccessLogger(m, flushIntervalMs));
+    this.filters = compileFilterChain(model.httpFilters ?? [], { clusters });
     if (model.streamIdleTimeoutMs > 0) {
       this.sweeper = setInterval(this.sweepIdle, Math.min(1000, model.streamIdleTimeoutMs));
       this.sweeper.unref();
@@ -87,11 +112,13 @@ export class HttpConnectionManager {
     else if (c >= 200) s.downstream_rq_2xx++;
     else if (c >= 100) s.downstream_rq_1xx++;
     this.rqTime.record(info.lastDownstreamTxByteMs >= 0 ? info.lastDownstreamTxByteMs : info.elapsedMs());
+    this.istioStats?.record(info);
     for (const l of this.accessLoggers) l.log(info);
   }
 
   close(): void {
     if (this.sweeper) clearInterval(this.sweeper);
+    this.filters.destroy();
   }
 
   /**

@@ -14,6 +14,9 @@ export class H2Downstream implements Downstream {
   private done = false;
   /** Kept because `stream.session` is cleared once the stream closes. */
   private readonly session: http2.Http2Session | undefined;
+  /** content-length of the request, when it has one; -1 otherwise. */
+  private readonly declaredLength: number;
+  private receivedLength = 0;
 
   constructor(
     private readonly stream: ServerHttp2Stream,
@@ -26,7 +29,20 @@ export class H2Downstream implements Downstream {
     stream.on('close', this.onStreamClose);
     // Errors surface through 'close' (rstCode); an unhandled 'error' would crash the process.
     stream.on('error', noop);
+    // node may deliver END_STREAM before nghttp2 resets a stream whose body contradicts its
+    // content-length; counting lets the router refuse to complete such a request upstream.
+    const cl = headers['content-length'];
+    this.declaredLength = cl === undefined ? -1 : Number(cl);
+    if (this.declaredLength >= 0) stream.on('data', this.countBody);
   }
+
+  bodyMatchesContentLength(): boolean {
+    return this.declaredLength < 0 || this.receivedLength === this.declaredLength;
+  }
+
+  private readonly countBody = (chunk: Buffer): void => {
+    this.receivedLength += chunk.length;
+  };
 
   get headersSent(): boolean {
     return this.stream.headersSent;

@@ -29,6 +29,11 @@ export interface Downstream {
   end(trailers: OutgoingHttpHeaders | undefined): void;
   /** Aborts the exchange (RST_STREAM for HTTP/2, connection close for HTTP/1.1). */
   reset(h2Code: number): void;
+  /**
+   * False when the request body ended shorter or longer than its content-length said: the
+   * request is malformed and must not be completed upstream. Absent: the codec checks it.
+   */
+  bodyMatchesContentLength?(): boolean;
   /** Called once when the exchange ends; `remoteReset` when the client cancelled or went away early. */
   onClose(cb: (remoteReset: boolean, connectionGone: boolean) => void): void;
 }

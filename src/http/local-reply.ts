@@ -20,7 +20,11 @@ export interface LocalReply {
  * Sends a local reply. gRPC requests always get a gRPC-shaped answer: HTTP 200,
  * trailers-only, with grpc-status and a percent-encoded grpc-message.
  */
-export function sendLocalReply(ds: Downstream, info: StreamInfo, reply: LocalReply, grpc: boolean, serverName: string): void {
+export function sendLocalReply(
+  ds: Downstream, info: StreamInfo, reply: LocalReply, grpc: boolean, serverName: string,
+  /** Added headers and the HTTP filters' encodeHeaders, run on the headers before they are sent. */
+  encode?: (headers: OutgoingHttpHeaders) => void,
+): void {
   if (reply.flag) info.setFlag(reply.flag);
   info.responseCodeDetails = reply.details;
   if (ds.closed) return;
@@ -39,6 +43,7 @@ export function sendLocalReply(ds: Downstream, info: StreamInfo, reply: LocalRep
       'grpc-message': encodeGrpcMessage(reply.body),
       server: serverName,
     };
+    encode?.(headers);
     info.grpcStatus = code;
     info.responseCode = 200;
     info.responseHeaders = headers;
@@ -51,6 +56,7 @@ export function sendLocalReply(ds: Downstream, info: StreamInfo, reply: LocalRep
     headers['content-type'] = 'text/plain';
     headers['content-length'] = body.length;
   }
+  encode?.(headers);
   info.responseCode = reply.status;
   info.responseHeaders = headers;
   if (body.length === 0) {

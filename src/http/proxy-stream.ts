@@ -18,6 +18,7 @@ import type { Host } from '../upstream/host';
 import type { UpstreamFailure, UpstreamHandler, UpstreamRequest } from '../upstream/upstream-request';
 import type { HttpConnectionManager } from './connection-manager';
 import type { Downstream } from './downstream';
+import type { FilterStream } from './filters/http-filter';
 import { parseGrpcTimeout } from './grpc';
 import { stripHopByHop } from './headers';
 import { sendLocalReply, type LocalReply } from './local-reply';
@@ -29,7 +30,7 @@ import type { ResponseFlag } from './response-flags';
 import { StreamInfo } from './stream-info';
 import { clusterStats, type ClusterScope } from '../stats';
 
-const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2.constants;
 /** Replays of a provably unprocessed request before giving up. */
 const MAX_UNPROCESSED_REPLAYS = 3;
 const RESET_BEFORE = 'upstream connect error or disconnect/reset before headers. reset reason: ';
@@ -38,7 +39,7 @@ const HOLD_MS = 100;
 /** Most response bytes held back for a trailers-based retry. */
 const HOLD_LIMIT_BYTES = 64 * 1024;
 
-export class ProxyStream implements UpstreamHandler {
+export class ProxyStream implements UpstreamHandler, FilterStream {
   readonly info = new StreamInfo();
   lastActivity = performance.now();
   private readonly grpc: boolean;
@@ -95,6 +96,9 @@ export class ProxyStream implements UpstreamHandler {
     const headers = ds.headers;
     if (hcm.model.headersWithUnderscoresAction !== 'ALLOW' && this.rejectsUnderscores(headers)) return;
     hcm.requestId(headers);
+    // HTTP filters ahead of the router; one that stops has taken the stream over.
+    const decoders = hcm.filters.decoders;
+    for (let i = 0; i < decoders.length; i++) if (decoders[i]!.decodeHeaders!(this) === 'stop') return;
     const path = String(headers[':path'] ?? '/');
     const authority = String(headers[':authority'] ?? '');
     const entry = hcm.routes.match(authority, path, headers);
@@ -218,6 +222,8 @@ export class ProxyStream implements UpstreamHandler {
     info.firstUpstreamRxByteMs = info.elapsedMs();
     this.lastActivity = performance.now();
     this.clearPerTryTimer();
+    // An Envoy upstream failing its health checks says so on every response: fail it now (passive).
+    if (headers['x-envoy-immediate-health-check-fail'] !== undefined && this.host) this.cluster?.healthChecker?.immediateFailure(this.host);
     const retry = this.retry;
     if (retry && this.replayable && !this.responseStarted) {
       const gs = endStream && headers['grpc-status'] !== undefined ? Number(headers['grpc-status']) : undefined;
@@ -259,6 +265,7 @@ export class ProxyStream implements UpstreamHandler {
     const gs = out['grpc-status'];
     if (endStream && gs !== undefined) info.grpcStatus = Number(gs);
     const expectTrailers = !endStream && (this.grpc || this.ds.headers['te'] === 'trailers');
+    if (this.hcm.filters.encoders.length) this.encodeHeaders(out);
     this.ds.respond(out, endStream, expectTrailers);
   }
 
@@ -464,6 +471,11 @@ export class ProxyStream implements UpstreamHandler {
   };
 
   private readonly onDownstreamEnd = (): void => {
+    if (this.ds.bodyMatchesContentLength?.() === false) {
+      // A body that contradicts its content-length is malformed (RFC 9113 §8.1.1): reset, never complete upstream.
+      this.ds.reset(NGHTTP2_PROTOCOL_ERROR);
+      return;
+    }
     this.downstreamEnded = true;
     this.info.lastDownstreamRxByteMs = this.info.elapsedMs();
     if (this.upstreamReady) this.upstream!.end();
@@ -558,15 +570,48 @@ export class ProxyStream implements UpstreamHandler {
     this.finish();
   }
 
+  // === HTTP filters (FilterStream) ===
+
+  get requestHeaders(): IncomingHttpHeaders {
+    return this.ds.headers;
+  }
+
+  onRequestComplete(cb: () => void): void {
+    const body = this.ds.body;
+    if (body.readableEnded) {
+      cb();
+      return;
+    }
+    // The filter answers without the body (Envoy's StopIterationNoBuffer): read and drop it.
+    body.once('end', () => { if (!this.done) cb(); });
+    body.resume();
+  }
+
+  sendLocalReply(reply: LocalReply, headers?: OutgoingHttpHeaders): void {
+    this.localReply(reply, headers);
+  }
+
+  /** The filters' encodeHeaders, in reverse config order. */
+  private encodeHeaders(headers: OutgoingHttpHeaders): void {
+    const encoders = this.hcm.filters.encoders;
+    for (let i = 0; i < encoders.length; i++) encoders[i]!.encodeHeaders!(this, headers);
+  }
+
   // === Helpers ===
 
-  private localReply(r: LocalReply): void {
+  private localReply(r: LocalReply, added?: OutgoingHttpHeaders): void {
     if (this.done) return;
     if (this.upstream) {
       this.upstream.cancel();
       this.releaseUpstream(false);
     }
-    sendLocalReply(this.ds, this.info, r, this.grpc, this.hcm.model.serverName);
+    const encode = added || this.hcm.filters.encoders.length
+      ? (h: OutgoingHttpHeaders): void => {
+        if (added) Object.assign(h, added);
+        this.encodeHeaders(h);
+      }
+      : undefined;
+    sendLocalReply(this.ds, this.info, r, this.grpc, this.hcm.model.serverName, encode);
     // Stop reading a body nobody will receive.
     this.ds.body.resume();
     this.finish();
@@ -594,6 +639,7 @@ export class ProxyStream implements UpstreamHandler {
     const h = this.ds.headers;
     const location = `${scheme ?? h[':scheme'] ?? 'http'}://${host ?? h[':authority']}${path ?? h[':path']}`;
     const headers: OutgoingHttpHeaders = { ':status': status, location, server: this.hcm.model.serverName };
+    if (this.hcm.filters.encoders.length) this.encodeHeaders(headers);
     this.info.responseCode = status;
     this.info.responseCodeDetails = 'direct_response';
     this.info.responseHeaders = headers;

@@ -33,6 +33,8 @@ export class StreamInfo {
   downstreamRemoteAddress = '';
   routeName = '';
   upstreamRequestAttemptCount = 0;
+  /** Marked by the health_check filter (Envoy's `healthCheck()`): access logs' not_health_check skips it. */
+  healthCheck = false;
   /** gRPC status sent downstream (from trailers, or a trailers-only response), if any. */
   grpcStatus: number | undefined;
 

@@ -53,12 +53,12 @@ export class ListenerManager {
       const fc = spec.model.filterChains[0];
       if (!fc) return;
       if (prev && sameSocket(prev.spec.model, spec.model)) {
-        prev.listener.swapConnectionManager(new HttpConnectionManager(fc.hcm, spec.routeConfig, this.clusters, this.flushIntervalMs));
+        prev.listener.swapConnectionManager(new HttpConnectionManager(fc.hcm, spec.routeConfig, this.clusters, this.flushIntervalMs, spec.model.trafficDirection));
         prev.spec = spec;
         log.debug(`listener ${name} updated in place`);
         return;
       }
-      const listener = new Listener(spec.model, new HttpConnectionManager(fc.hcm, spec.routeConfig, this.clusters, this.flushIntervalMs));
+      const listener = new Listener(spec.model, new HttpConnectionManager(fc.hcm, spec.routeConfig, this.clusters, this.flushIntervalMs, spec.model.trafficDirection));
       try {
         await listener.bind();
       } catch (err) {
@@ -100,6 +100,11 @@ export class ListenerManager {
 
   drainAll(): void {
     for (const l of this.everyListener()) l.drain();
+  }
+
+  /** Admin /drain_listeners: drains the active listeners `which` selects (by their model). */
+  drainWhere(which: (model: ListenerModel) => boolean): void {
+    for (const a of this.active.values()) if (which(a.listener.model)) a.listener.drain();
   }
 
   closeAll(): void {

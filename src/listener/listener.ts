@@ -4,6 +4,9 @@ import net, { type Socket } from 'node:net';
 import { logger } from '../common/logger';
 import { H1Downstream } from '../http/downstream-h1';
 import { H2Downstream } from '../http/downstream-h2';
+import {
+  admitHttp1Request, admitHttp2Stream, answerHttp1ClientError, guardHttp2Session, http1MaxHeadersCount, http1ServerOptions, http2ServerOptions,
+} from '../http/downstream-limits';
 import type { HttpConnectionManager } from '../http/connection-manager';
 import type { ListenerModel } from '../snapshot/model';
 import { formatAddress } from '../snapshot/model';
@@ -43,23 +46,15 @@ export class Listener {
     this.stats = listenerStats(model.address);
     this.cxLength = listenerCxLength(model.address);
     const hm = hcm.model;
-    this.h2 = http2.createServer({
-      settings: {
-        maxConcurrentStreams: Math.min(hm.http2.maxConcurrentStreams, 2 ** 32 - 1),
-        initialWindowSize: Math.min(hm.http2.initialStreamWindowSize, 2 ** 31 - 1),
-        maxHeaderListSize: hm.maxRequestHeadersKb * 1024,
-        enablePush: false,
-      },
-      maxSessionMemory: 256,
-      maxHeaderListPairs: 256,
-    });
+    this.h2 = http2.createServer(http2ServerOptions(hm));
     this.h2.on('session', this.onSession);
     this.h2.on('stream', this.onStream);
     this.h2.on('sessionError', (err) => log.debug(`listener ${model.name}: HTTP/2 session error: ${err.message}`));
-    this.h1 = http.createServer({ requestTimeout: 0, maxHeaderSize: hm.maxRequestHeadersKb * 1024, keepAliveTimeout: 60_000 });
+    this.h1 = http.createServer(http1ServerOptions(hm));
+    this.h1.maxHeadersCount = http1MaxHeadersCount(hm);
     this.h1.on('request', this.onRequest);
-    this.h1.on('clientError', (err: Error, socket: Socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      answerHttp1ClientError(err, socket, this.hcm.stats);
       log.debug(`listener ${model.name}: HTTP/1.1 client error: ${err.message}`);
     });
     this.server = net.createServer({ noDelay: true }, this.onConnection);
@@ -199,6 +194,7 @@ export class Listener {
     this.sessions.add(session);
     session.once('close', () => this.sessions.delete(session));
     session.on('error', () => undefined);
+    guardHttp2Session(session as http2.ServerHttp2Session, this.currentHcm);
     const win = this.hcm.model.http2.initialConnectionWindowSize;
     try {
       session.setLocalWindowSize(Math.min(win, 2 ** 31 - 1));
@@ -208,13 +204,17 @@ export class Listener {
     if (this.draining) session.close();
   };
 
-  private readonly onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
+  private readonly currentHcm = (): HttpConnectionManager => this.hcm;
+
+  private readonly onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[] | undefined): void => {
+    if (!admitHttp2Stream(stream, rawHeaders, this.currentHcm)) return;
     const ends = stream.session ? endsOf(stream.session) : NO_ENDS;
     const ds = new H2Downstream(stream, headers, ends.local, ends.remote);
     this.hcm.handle(ds);
   };
 
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!admitHttp1Request(req, res, this.hcm.model, this.hcm.stats)) return;
     if (this.draining) res.setHeader('connection', 'close');
     const ds = new H1Downstream(req, res, localOf(req.socket), remoteOf(req.socket));
     this.hcm.handle(ds);

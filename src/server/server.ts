@@ -8,6 +8,7 @@
  */
 import { hostname } from 'node:os';
 import { AdminServer } from '../admin/admin-server';
+import { registerAdminEndpoints } from '../admin/endpoints';
 import { flushAccessLogs } from '../access-log/access-logger';
 import type { CommandLineOptions } from '../cli/options';
 import { toServerInfoCommandLineOptions } from '../cli/options';
@@ -16,12 +17,14 @@ import { logger } from '../common/logger';
 import { ListenerManager, type ListenerSpec } from '../listener/listener-manager';
 import type { BootstrapModel } from '../snapshot/model';
 import { registerStatsEndpoints } from '../stats';
+import { istioMetrics } from '../stats/istio/istio-metrics';
 import { ClusterManager } from '../upstream/cluster-manager';
 import type { ProtoObj } from '../xds/resources/decode-context';
 import { staticResourcesUseDiscovery, XdsManager } from '../xds/xds-manager';
 import { startXdsTransport, type XdsTransport } from '../xds/xds-transport';
 import { clustersText } from './clusters-text';
 import { configDump } from './config-dump';
+import { serverHealth } from './server-health';
 
 const log = logger('main');
 
@@ -36,7 +39,6 @@ export class Server {
   private transport: XdsTransport | undefined;
   private admin: AdminServer | undefined;
   private readonly startedAt = Date.now();
-  private healthCheckFailed = false;
   private exiting: Promise<void> | undefined;
 
   constructor(
@@ -47,6 +49,17 @@ export class Server {
     private readonly bootstrapProto: ProtoObj = {},
   ) {
     this.listeners = new ListenerManager(this.clusters, options.fileFlushIntervalMs, options.drainTimeMs);
+    // Istio's stats filter labels the local side from node metadata.
+    istioMetrics().setNode(bootstrap.node.metadata);
+    serverHealth.localClusterName = bootstrap.node.cluster;
+  }
+
+  /**
+   * The state admin and stats report (Envoy's `Utility::serverState`): once initialized, DRAINING
+   * while the server fails health checks (`POST /healthcheck/fail`), so `/ready` answers 503.
+   */
+  get reportedState(): ServerState {
+    return this.state === 'LIVE' && serverHealth.healthCheckFailed ? 'DRAINING' : this.state;
   }
 
   /** Builds everything and binds; rejects with a clear message (e.g. a port in use). */
@@ -129,7 +142,10 @@ export class Server {
     admin.register('/ready', {
       help: 'print server state, return 200 if LIVE, otherwise return 503',
       mutates: false,
-      handle: () => ({ status: this.state === 'LIVE' ? 200 : 503, contentType: text, body: `${this.state}\n` }),
+      handle: () => {
+        const state = this.reportedState;
+        return { status: state === 'LIVE' ? 200 : 503, contentType: text, body: `${state}\n` };
+      },
     });
     admin.register('/server_info', {
       help: 'print server version/status information',
@@ -149,10 +165,11 @@ export class Server {
     // /stats, /stats/prometheus, /reset_counters (and the server.*, cluster.* sources behind them).
     const server = this;
     registerStatsEndpoints(admin, {
-      get state() { return server.state; },
+      get state() { return server.reportedState; },
       clusters: this.clusters,
       listeners: this.listeners,
     }, { bootstrapProto: this.bootstrapProto, cliTags: this.options.statsTags, concurrency: this.options.concurrency, startedAtMs: this.startedAt });
+    registerAdminEndpoints(admin, this.listeners);
     admin.register('/quitquitquit', {
       help: 'exit the server',
       mutates: true,
@@ -180,7 +197,7 @@ export class Server {
       help: 'cause the server to fail health checks',
       mutates: true,
       handle: () => {
-        this.healthCheckFailed = true;
+        serverHealth.healthCheckFailed = true;
         return { status: 200, contentType: text, body: 'OK\n' };
       },
     });
@@ -188,7 +205,7 @@ export class Server {
       help: 'cause the server to pass health checks',
       mutates: true,
       handle: () => {
-        this.healthCheckFailed = false;
+        serverHealth.healthCheckFailed = false;
         return { status: 200, contentType: text, body: 'OK\n' };
       },
     });
@@ -196,7 +213,7 @@ export class Server {
 
   /** True after POST /healthcheck/fail (used by the health_check filter). */
   get failingHealthChecks(): boolean {
-    return this.healthCheckFailed;
+    return serverHealth.healthCheckFailed;
   }
 
   private serverInfo(): Record<string, unknown> {
@@ -204,7 +221,7 @@ export class Server {
     const node = this.bootstrap.node;
     return {
       version: versionString(),
-      state: this.state,
+      state: this.reportedState,
       hot_restart_version: 'disabled',
       command_line_options: toServerInfoCommandLineOptions(this.options),
       node: {

@@ -66,6 +66,14 @@ export interface Http2OptionsModel {
   readonly keepaliveIntervalMs: number;
   /** connection_keepalive.timeout in ms. */
   readonly keepaliveTimeoutMs: number;
+  /** Flood protection (Envoy defaults 10000, 1000, 1, 100, 10); see docs/compat.md for how each is enforced. */
+  readonly maxOutboundFrames: number;
+  readonly maxOutboundControlFrames: number;
+  readonly maxConsecutiveInboundFramesWithEmptyPayload: number;
+  readonly maxInboundPriorityFramesPerStream: number;
+  readonly maxInboundWindowUpdateFramesPerDataFrameSent: number;
+  /** stream_error_on_invalid_http_messaging (Envoy default false). */
+  readonly streamErrorOnInvalidHttpMessaging: boolean;
 }
 
 export interface HttpConnectionManagerModel {
@@ -92,10 +100,28 @@ export interface HttpConnectionManagerModel {
   readonly drainTimeoutMs: number;
   readonly http2: Http2OptionsModel;
   readonly maxRequestHeadersKb: number;
+  /** common_http_protocol_options.max_headers_count (Envoy default 100), pseudo-headers included. */
+  readonly maxHeadersCount: number;
   /** Router `suppress_envoy_headers`: add no x-envoy-* headers. */
   readonly suppressEnvoyHeaders: boolean;
+  /** The HTTP filters in config order (router last); compiled into the filter chain once per HCM. */
+  readonly httpFilters: readonly import('../extensions/registry').HttpFilterModel[];
   /** common_http_protocol_options.headers_with_underscores_action (Envoy default ALLOW). */
   readonly headersWithUnderscoresAction: 'ALLOW' | 'REJECT_REQUEST' | 'DROP_HEADER';
+  /** Istio's stats filter (`istio.stats`), when the chain has one: Istio's standard metrics. */
+  readonly istioStats?: IstioStatsFilterModel | undefined;
+}
+
+/** Istio's stats filter config (`stats.PluginConfig`, or the older Wasm `envoy.wasm.stats` form). */
+export interface IstioStatsFilterModel {
+  /** `reporter`: UNSPECIFIED = from the listener direction; SERVER_GATEWAY = a waypoint. */
+  readonly reporter: 'UNSPECIFIED' | 'SERVER_GATEWAY';
+  /** `disable_host_header_fallback`: do not use the Host header for destination_service. */
+  readonly disableHostHeaderFallback: boolean;
+  /** Standard metrics (`requests_total`, ...) dropped by a `metrics[].drop` override. */
+  readonly droppedMetrics: readonly string[];
+  /** `metrics[].tags_to_remove`, by metric name ('' = every metric). */
+  readonly tagsToRemove: Readonly<Record<string, readonly string[]>>;
 }
 
 export type RouteSourceModel =
@@ -454,6 +480,14 @@ export interface ClusterModel {
   readonly ignoreHealthOnHostRemoval: boolean;
   /** Stable digest of the config, for diff-and-retain on updates. */
   readonly hash: string;
+  /** `metadata.filter_metadata.istio.services[0]` (istiod sets it on service clusters): Istio's destination_service. */
+  readonly istioService?: IstioServiceModel | undefined;
+}
+
+export interface IstioServiceModel {
+  readonly host: string | undefined;
+  readonly name: string | undefined;
+  readonly namespace: string | undefined;
 }
 
 /** Where an xDS type comes from. */

@@ -64,6 +64,25 @@ export function compareStatNames(a: string, b: string): number {
   return at.length - bt.length;
 }
 
+/**
+ * Envoy's custom stat namespaces (`Api::customStatNamespaces()`): a stat whose extracted name
+ * starts with `<namespace>.` is exported without the namespace and without `envoy_`. Istio's
+ * stats filter registers `istiocustom`, so `istiocustom.istio_requests_total` is exported as
+ * `istio_requests_total`.
+ */
+const customNamespaces = new Set<string>();
+
+export function registerCustomStatNamespace(ns: string): void {
+  customNamespaces.add(ns);
+}
+
+/** The Prometheus metric name of a tag-extracted stat name. */
+export function prometheusMetricName(extracted: string): string {
+  const dot = extracted.indexOf('.');
+  if (dot > 0 && customNamespaces.size && customNamespaces.has(extracted.slice(0, dot))) return sanitizePrometheusName(extracted.slice(dot + 1));
+  return `envoy_${sanitizePrometheusName(extracted)}`;
+}
+
 function labels(tags: readonly Tag[]): string {
   // Label values are written as Envoy writes them, except that `\`, `"` and newlines are
   // escaped so the exposition stays parseable (no cluster or listener name in practice has them).
@@ -99,7 +118,7 @@ function group<T extends { readonly name: string }>(store: StatsStore, items: re
 
 function renderNumeric(store: StatsStore, stats: readonly StatValue[], type: string, o: RenderOptions, out: string[]): void {
   for (const [extracted, g] of group(store, stats, (s) => shown(s.name, s.used, o))) {
-    const metric = `envoy_${sanitizePrometheusName(extracted)}`;
+    const metric = prometheusMetricName(extracted);
     out.push(`# TYPE ${metric} ${type}\n`);
     for (const s of g) out.push(`${metric}{${labels(store.tagged(s.name).tags)}} ${s.value}\n`);
     out.push('\n');
@@ -108,7 +127,7 @@ function renderNumeric(store: StatsStore, stats: readonly StatValue[], type: str
 
 function renderHistograms(store: StatsStore, hs: readonly HistogramValue[], o: RenderOptions, out: string[]): void {
   for (const [extracted, g] of group(store, hs, (h) => shown(h.name, h.histogram.used, o))) {
-    const metric = `envoy_${sanitizePrometheusName(extracted)}`;
+    const metric = prometheusMetricName(extracted);
     out.push(`# TYPE ${metric} histogram\n`);
     for (const h of g) {
       const tags = labels(store.tagged(h.name).tags);

@@ -62,6 +62,8 @@ export class StatsStore {
   private readonly histograms = new Map<string, Histogram>();
   private readonly sources: StatSource[] = [];
   private readonly tagCache = new Map<string, TaggedName>();
+  /** Stats created with their tags given (Istio's metrics), not extracted from the name. */
+  private readonly explicitTags = new Map<string, TaggedName>();
   private readonly acceptCache = new Map<string, boolean>();
   /** `/reset_counters` offsets of source counters, by name. */
   private readonly offsets = new Map<string, number>();
@@ -107,8 +109,18 @@ export class StatsStore {
     this.sources.push(source);
   }
 
+  /**
+   * Declares a stat's tags, as Envoy's `counterFromStatNameWithTags` does: `name` is the flat
+   * name (`<extracted>.<tag>.<value>...`), and tag extraction is not applied to it.
+   */
+  defineTags(name: string, tagged: TaggedName): void {
+    this.explicitTags.set(name, tagged);
+  }
+
   /** Tag-extracted name and tags of a flat name (cached). */
   tagged(name: string): TaggedName {
+    const explicit = this.explicitTags.get(name);
+    if (explicit) return explicit;
     let t = this.tagCache.get(name);
     if (!t) this.tagCache.set(name, (t = this.tagProducer.produceTags(name)));
     return t;

@@ -32,6 +32,8 @@ export const HCM_STATS = {
   downstream_rq_5xx: 'counter',
   no_route: 'counter',
   no_cluster: 'counter',
+  downstream_cx_protocol_error: 'counter',
+  downstream_rq_too_many_premature_resets: 'counter',
 } as const satisfies StatTableDecl;
 
 /** `listener.<address>.` */

@@ -288,7 +288,8 @@ export class Cluster {
       this.stats.update_success++;
       this.setEndpoints(resolved);
     }
-    this.markInitialized();
+    // The first answer's hosts hold the cluster until their first health check (as STATIC/EDS).
+    this.markInitializedAfterHealthChecks();
     this.dnsTimer = setTimeout(() => void this.resolve(), m.dnsRefreshRateMs);
     this.dnsTimer.unref();
   }

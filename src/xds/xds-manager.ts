@@ -306,8 +306,12 @@ export class XdsManager {
     const initialDone = (!d?.lds || this.received.has(TYPE.listener)) && (!d?.cds || this.received.has(TYPE.cluster));
     if (!this.isReady && initialDone && clusters.warming + listeners.warming === 0) {
       this.isReady = true;
-      log.info('initial xDS configuration applied');
-      this.readyResolve();
+      // Envoy's cluster init also waits for the first health check of every initial host of a
+      // health-checked cluster (ClusterImplBase::onPreInitComplete); the apply chain does not wait.
+      void this.clusterManager.initialized().then(() => {
+        log.info('initial xDS configuration applied');
+        this.readyResolve();
+      });
     }
   }
 

@@ -21,6 +21,8 @@ export interface StartLegateOptions {
   readonly configPath?: string;
   /** Extra command-line arguments, after `-c <config>`. */
   readonly args?: readonly string[];
+  /** Flags for node itself, before the script (e.g. `--cpu-prof`, which NODE_OPTIONS does not allow). */
+  readonly nodeArgs?: readonly string[];
   /** Extra environment variables (merged over this process's environment). */
   readonly env?: NodeJS.ProcessEnv;
   /**
@@ -127,7 +129,13 @@ export async function startLegate(options: StartLegateOptions): Promise<LegatePr
   }
   const configPath = options.configPath ?? writeTempConfig(options.configYaml as string);
   const adminPort = options.adminPort ?? adminPortOf(fs.readFileSync(configPath, 'utf8'));
-  const base = options.entry !== undefined ? { command: process.execPath, args: [options.entry] } : legateCommand();
+  const plain = options.entry !== undefined ? { command: process.execPath, args: [options.entry] } : legateCommand();
+  const base =
+    options.nodeArgs !== undefined && options.nodeArgs.length > 0
+      ? plain.command === process.execPath
+        ? { command: plain.command, args: [...options.nodeArgs, ...plain.args] }
+        : { command: process.execPath, args: [...options.nodeArgs, path.join(repoRoot(), 'dist', 'src', 'main.js')] }
+      : plain;
   const echo = options.echo ?? process.env['LEGATE_ECHO'] === '1';
 
   const child = spawn(base.command, [...base.args, '-c', configPath, ...(options.args ?? [])], {

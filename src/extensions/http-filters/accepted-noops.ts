@@ -6,7 +6,7 @@ import type { HttpFilterFactory } from '../registry';
  * (each is listed with its reason in docs/compat.md):
  *
  * - compressor: responses go out uncompressed, which is always valid HTTP;
- * - grpc_stats, istio.stats (stats.PluginConfig): metrics only (Istio metrics come with the stats work);
+ * - grpc_stats: per-method gRPC stats only (Istio's stats filter is implemented: istio-stats.ts);
  * - cors: no CORS headers are added, so browsers refuse cross-origin calls (fail closed);
  * - istio.alpn: only overrides ALPN for TLS upstreams, which Legate does not have;
  * - istio peer metadata exchange (io.istio.http.peer_metadata.Config): telemetry labels only.

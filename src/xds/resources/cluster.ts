@@ -80,7 +80,17 @@ export function decodeCluster(c: ProtoObj, path: string, ctx: DecodeContext): Cl
     ignoreNewHostsUntilFirstHc: c.common_lb_config?.ignore_new_hosts_until_first_hc === true,
     ignoreHealthOnHostRemoval: c.ignore_health_on_host_removal === true,
     hash: createHash('sha1').update(JSON.stringify(c)).digest('hex'),
+    istioService: istioService(c.metadata),
   };
+}
+
+/** `filter_metadata.istio.services[0]`: what Istio's stats filter reports as the destination service. */
+function istioService(metadata: ProtoObj | undefined): ClusterModel['istioService'] {
+  const services: unknown = metadata?.filter_metadata?.istio?.services;
+  if (!Array.isArray(services) || services.length === 0) return undefined;
+  const s = services[0] as Record<string, unknown>;
+  const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  return { host: str(s['host']), name: str(s['name']), namespace: str(s['namespace']) };
 }
 
 function decodeProtocol(c: ProtoObj, path: string, ctx: DecodeContext): { protocol: UpstreamProtocol; http2: ClusterModel['http2']; idleTimeoutMs: number } {

@@ -46,6 +46,8 @@ export function decodeHttpConnectionManager(h: ProtoObj, path: string, ctx: Deco
   if (h.http3_protocol_options) ctx.error(`${path}.http3_protocol_options`, 'HTTP/3 is not supported');
   const maxKb = Number(h.max_request_headers_kb ?? 60);
   if (maxKb < 1 || maxKb > 8192) ctx.error(`${path}.max_request_headers_kb`, `${maxKb} must be in [1, 8192]`);
+  const maxCount = Number(h.common_http_protocol_options?.max_headers_count ?? 100);
+  if (!Number.isInteger(maxCount) || maxCount < 1) ctx.error(`${path}.common_http_protocol_options.max_headers_count`, `${String(maxCount)} must be at least 1`);
   return {
     kind: 'http_connection_manager',
     statPrefix,
@@ -64,8 +66,11 @@ export function decodeHttpConnectionManager(h: ProtoObj, path: string, ctx: Deco
     drainTimeoutMs: durationMs(h.drain_timeout, 5000),
     http2: decodeHttp2Options(h.http2_protocol_options, `${path}.http2_protocol_options`, ctx),
     maxRequestHeadersKb: maxKb,
+    maxHeadersCount: maxCount,
+    httpFilters: filters,
     suppressEnvoyHeaders: filters.some((f) => f.kind === 'router' && f.suppressEnvoyHeaders),
     headersWithUnderscoresAction: String(h.common_http_protocol_options?.headers_with_underscores_action ?? 'ALLOW') as HttpConnectionManagerModel['headersWithUnderscoresAction'],
+    istioStats: filters.find((f) => f.kind === 'istio_stats')?.config,
   };
 }
 

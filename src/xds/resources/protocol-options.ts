@@ -8,6 +8,12 @@ export const HTTP2_DEFAULTS: Http2OptionsModel = {
   initialConnectionWindowSize: 268435456,
   keepaliveIntervalMs: 0,
   keepaliveTimeoutMs: 0,
+  maxOutboundFrames: 10000,
+  maxOutboundControlFrames: 1000,
+  maxConsecutiveInboundFramesWithEmptyPayload: 1,
+  maxInboundPriorityFramesPerStream: 100,
+  maxInboundWindowUpdateFramesPerDataFrameSent: 10,
+  streamErrorOnInvalidHttpMessaging: false,
 };
 
 /** Decodes `config.core.v3.Http2ProtocolOptions` over Envoy's defaults. */
@@ -23,11 +29,27 @@ export function decodeHttp2Options(o: ProtoObj | undefined, path: string, ctx: D
   const mcs = o.max_concurrent_streams === undefined ? HTTP2_DEFAULTS.maxConcurrentStreams : Number(o.max_concurrent_streams);
   if (mcs < 1) ctx.error(`${path}.max_concurrent_streams`, 'must be at least 1');
   const ka = o.connection_keepalive;
+  const count = (field: string, dflt: number, min: number): number => {
+    const v = o[field];
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > 4294967295) ctx.error(`${path}.${field}`, `${String(v)} must be an integer in [${min}, 4294967295]`);
+    return n;
+  };
+  if (o.override_stream_error_on_invalid_http_message !== undefined) {
+    ctx.warn(`${path}.override_stream_error_on_invalid_http_message`, 'Legate always resets only the offending stream (see docs/compat.md)');
+  }
   return {
     maxConcurrentStreams: mcs,
     initialStreamWindowSize: win(o.initial_stream_window_size, HTTP2_DEFAULTS.initialStreamWindowSize, 'initial_stream_window_size'),
     initialConnectionWindowSize: win(o.initial_connection_window_size, HTTP2_DEFAULTS.initialConnectionWindowSize, 'initial_connection_window_size'),
     keepaliveIntervalMs: durationMs(ka?.interval, 0),
     keepaliveTimeoutMs: durationMs(ka?.timeout, ka ? 20_000 : 0),
+    maxOutboundFrames: count('max_outbound_frames', HTTP2_DEFAULTS.maxOutboundFrames, 1),
+    maxOutboundControlFrames: count('max_outbound_control_frames', HTTP2_DEFAULTS.maxOutboundControlFrames, 1),
+    maxConsecutiveInboundFramesWithEmptyPayload: count('max_consecutive_inbound_frames_with_empty_payload', HTTP2_DEFAULTS.maxConsecutiveInboundFramesWithEmptyPayload, 0),
+    maxInboundPriorityFramesPerStream: count('max_inbound_priority_frames_per_stream', HTTP2_DEFAULTS.maxInboundPriorityFramesPerStream, 0),
+    maxInboundWindowUpdateFramesPerDataFrameSent: count('max_inbound_window_update_frames_per_data_frame_sent', HTTP2_DEFAULTS.maxInboundWindowUpdateFramesPerDataFrameSent, 1),
+    streamErrorOnInvalidHttpMessaging: o.stream_error_on_invalid_http_messaging === true,
   };
 }

@@ -215,7 +215,7 @@ export interface EncodeResourceOptions {
 /**
  * proto3 JSON → binary Any of `typeUrl`. A top-level `@type` is allowed and must
  * name the same message. Nested Anys of types the Envoy protos lack (Istio's
- * `stats.PluginConfig`, `envoy.tcp.metadataexchange.config.MetadataExchange`)
+ * `envoy.tcp.metadataexchange.config.MetadataExchange`; `stats.PluginConfig` is in protos/)
  * cannot be serialized from JSON; they are sent with the right type URL and an
  * empty payload (the message's defaults), which is all a client that does not
  * know the type can look at anyway. Throws for unknown `typeUrl` (use raw bytes

@@ -1,0 +1,110 @@
+/**
+ * The side-by-side run as a markdown section (appended to bench/RESULTS.md):
+ * one table per workload with a row per path, then Legate's ratios to each
+ * baseline measured in the same run.
+ */
+
+/** What one path measured on one workload. */
+export interface Cell {
+  readonly workload: string;
+  readonly path: string;
+  /** h2load closed loop, calls/s. */
+  readonly h2loadCallsPerS: number;
+  /** Our generator's closed loop, calls/s (ghz report `rps`). */
+  readonly genCallsPerS: number;
+  /** Proxy user+system CPU per call served during the h2load closed loop, µs. */
+  readonly cpuUsPerCallMax: number | undefined;
+  /** Same during the open loop at the fixed rate. */
+  readonly cpuUsPerCallAtRate: number | undefined;
+  /** Open-loop target rate and what was achieved, calls/s. */
+  readonly openRate: number;
+  readonly openAchieved: number;
+  /** Open-loop latency of OK calls, µs. */
+  readonly p50Us: number | undefined;
+  readonly p99Us: number | undefined;
+  readonly p999Us: number | undefined;
+  /** Proxy RSS right after start, and VmHWM at the end of the workload (MiB, process tree). */
+  readonly idleRssMiB: number | undefined;
+  readonly peakRssMiB: number | undefined;
+  /** Calls that failed in any of the three runs (h2load failures, calls h2load saw but the backend did not serve, non-OK gRPC statuses). */
+  readonly errors: number;
+}
+
+export interface RunInfo {
+  readonly date: string;
+  readonly machine: string;
+  readonly load: string;
+  readonly commit: string;
+  readonly versions: string;
+  readonly settings: string;
+  /** Relative link to the chart, if one was written. */
+  readonly chart: string | undefined;
+  /** Paths asked for that did not run, with the reason. */
+  readonly skipped: readonly string[];
+}
+
+const num = (n: number | undefined, digits = 0): string =>
+  n === undefined || !Number.isFinite(n) ? '–' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const ratio = (a: number | undefined, b: number | undefined): string =>
+  a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0 ? '–' : `${(a / b).toFixed(2)}×`;
+const added = (a: number | undefined, b: number | undefined): string =>
+  a === undefined || b === undefined ? '–' : `${a - b >= 0 ? '+' : '−'}${Math.abs(Math.round(a - b)).toLocaleString('en-US')}`;
+
+const COLUMNS = [
+  'path', 'calls/s (h2load)', 'calls/s (node gen)', 'proxy CPU µs/call (max load)', 'proxy CPU µs/call @ rate',
+  'achieved rate', 'p50 µs', 'p99 µs', 'p99.9 µs', 'RSS idle MiB', 'peak RSS MiB', 'errors',
+];
+const RATIO_COLUMNS = ['Legate vs', 'calls/s (h2load)', 'calls/s (node gen)', 'CPU/call (max load)', 'CPU/call @ rate', 'added p50 µs', 'added p99 µs', 'added p99.9 µs', 'peak RSS'];
+
+function cellRow(c: Cell): string[] {
+  return [
+    c.path, num(c.h2loadCallsPerS), num(c.genCallsPerS), num(c.cpuUsPerCallMax, 1), num(c.cpuUsPerCallAtRate, 1),
+    num(c.openAchieved), num(c.p50Us), num(c.p99Us), num(c.p999Us), num(c.idleRssMiB, 1), num(c.peakRssMiB, 1), String(c.errors),
+  ];
+}
+
+function ratioRow(legate: Cell, base: Cell): string[] {
+  return [
+    base.path,
+    ratio(legate.h2loadCallsPerS, base.h2loadCallsPerS),
+    ratio(legate.genCallsPerS, base.genCallsPerS),
+    ratio(legate.cpuUsPerCallMax, base.cpuUsPerCallMax),
+    ratio(legate.cpuUsPerCallAtRate, base.cpuUsPerCallAtRate),
+    added(legate.p50Us, base.p50Us),
+    added(legate.p99Us, base.p99Us),
+    added(legate.p999Us, base.p999Us),
+    ratio(legate.peakRssMiB, base.peakRssMiB),
+  ];
+}
+
+const table = (columns: readonly string[], rows: readonly string[][]): string[] => [
+  `| ${columns.join(' | ')} |`,
+  `|${columns.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
+  ...rows.map((r) => `| ${r.join(' | ')} |`),
+];
+
+/** The whole section: heading, context, per-workload tables with ratio rows. */
+export function renderSideBySide(info: RunInfo, workloads: readonly { id: string; title: string; openRate: number }[], cells: readonly Cell[]): string {
+  const lines = [
+    `### Side by side ${info.date} · ${info.machine}`,
+    '',
+    `commit \`${info.commit}\` · ${info.versions} · ${info.load}`,
+    '',
+    info.settings,
+    '',
+  ];
+  if (info.skipped.length > 0) lines.push(`Not measured: ${info.skipped.join('; ')}.`, '');
+  if (info.chart !== undefined) lines.push(`Chart: [${info.chart}](${info.chart})`, '');
+  for (const w of workloads) {
+    const rows = cells.filter((c) => c.workload === w.id);
+    if (rows.length === 0) continue;
+    lines.push(`**${w.title}** (\`${w.id}\`; latency at ${w.openRate.toLocaleString('en-US')} calls/s)`, '');
+    lines.push(...table(COLUMNS, rows.map(cellRow)), '');
+    const legate = rows.find((c) => c.path === 'legate');
+    const bases = rows.filter((c) => c.path !== 'legate');
+    if (legate !== undefined && bases.length > 0) {
+      lines.push(...table(RATIO_COLUMNS, bases.map((b) => ratioRow(legate, b))), '');
+    }
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,244 @@
+/**
+ * The per-connection-manager half of Istio's stats filter: at the end of each HTTP stream it
+ * charges `istio_requests_total`, `istio_request_duration_milliseconds`, `istio_request_bytes`
+ * and `istio_response_bytes` with Istio's standard labels, in the order Istio's filter pushes
+ * them (istio/proxy:source/extensions/filters/http/istio_stats/istio_stats.cc, `log()` and
+ * `populatePeerInfo()`).
+ *
+ * Where the label values come from:
+ * - reporter: `reporter: SERVER_GATEWAY` → "waypoint"; otherwise the listener direction:
+ *   INBOUND → "destination", anything else → "source";
+ * - the local side (source_* when reporting as source, destination_* otherwise): node metadata
+ *   (istio-metrics.ts `localNodeFrom`);
+ * - the peer side: Istio reads it from metadata exchange, which Legate does not do, so it is
+ *   "unknown" (canonical revision "latest") exactly as Istio prints a peer it knows nothing about;
+ * - destination_service / destination_service_name: the cluster's `istio.services[0]` metadata
+ *   (host; name, else host up to the first dot), else — Legate's stand-in for that metadata on
+ *   hand-written configs — the host of an Istio cluster name `outbound|port|subset|host`, else
+ *   the request's Host (:authority) unless `disable_host_header_fallback`; the routes and
+ *   clusters Istio names specially (block_all, allow_any, BlackHoleCluster, PassthroughCluster,
+ *   InboundPassthroughCluster*) report those names;
+ * - principals: Legate has no mTLS, so "unknown"; connection_security_policy "none" on the
+ *   server side and "unknown" on the client side (as Istio without peer certificates).
+ *
+ * Cost per request: a map lookup for the destination (cluster, and Host only when the cluster
+ * does not decide the service), a map lookup by a number made of (response flags, code, gRPC
+ * status, protocol), then a counter increment and three histogram records. Label strings are
+ * built once per distinct series.
+ */
+import type { IstioStatsFilterModel, ListenerModel } from '../../snapshot/model';
+import type { ClusterManager } from '../../upstream/cluster-manager';
+import { httpToGrpcStatus } from '../../http/grpc';
+import { formatResponseFlags } from '../../http/response-flags';
+import type { StreamInfo } from '../../http/stream-info';
+import type { Histogram } from '../histogram';
+import type { Tag } from '../tag-producer';
+import { HTTP_METRICS, istioMetrics, type CounterCell, type HttpMetric, type IstioMetrics, type LocalNode } from './istio-metrics';
+
+export type IstioReporter = 'source' | 'destination' | 'waypoint';
+
+const UNKNOWN = 'unknown';
+const SPECIAL_CLUSTERS = new Set(['BlackHoleCluster', 'PassthroughCluster', 'InboundPassthroughCluster', 'InboundPassthroughClusterIpv4', 'InboundPassthroughClusterIpv6']);
+/** gRPC codes above this are reported as UNKNOWN (Envoy's getGrpcStatus without user-defined codes). */
+const MAX_KNOWN_GRPC = 16;
+
+/** One series: the handles of the four metrics (undefined when dropped by config). */
+interface Series {
+  readonly requests: CounterCell | undefined;
+  readonly duration: Histogram | undefined;
+  readonly requestBytes: Histogram | undefined;
+  readonly responseBytes: Histogram | undefined;
+}
+
+/** The destination a stream reported on: its peer-side labels, and its series by outcome. */
+interface Destination {
+  /** Labels after `reporter` and before `request_protocol`. */
+  readonly peerTags: readonly Tag[];
+  readonly series: Map<number, Series>;
+}
+
+/** The destinations of one cluster: fixed when the cluster decides the service, else per Host. */
+interface ClusterDestinations {
+  readonly fixed: Destination | undefined;
+  readonly byHost: Map<string, Destination>;
+}
+
+/** Istio's rule: `reporter` set to SERVER_GATEWAY → waypoint; else INBOUND listeners report as destination. */
+export function istioReporter(config: IstioStatsFilterModel, direction: ListenerModel['trafficDirection'] | undefined): IstioReporter {
+  if (config.reporter === 'SERVER_GATEWAY') return 'waypoint';
+  return direction === 'INBOUND' ? 'destination' : 'source';
+}
+
+/** Envoy's `Grpc::Common::isGrpcRequestHeaders`: content-type application/grpc, +suffix or ;params. */
+function isGrpcContentType(ct: unknown): boolean {
+  if (typeof ct !== 'string' || !ct.startsWith('application/grpc')) return false;
+  const c = ct.charCodeAt(16);
+  return ct.length === 16 || c === 43 /* + */ || c === 59 /* ; */;
+}
+
+export class IstioStatsRecorder {
+  readonly reporter: IstioReporter;
+  private readonly metrics: IstioMetrics;
+  private readonly node: LocalNode;
+  private readonly byCluster = new Map<string, ClusterDestinations>();
+  /** Istio's catch-all routes (block_all, allow_any), by route then Host. */
+  private readonly routeDestinations = new Map<string, Map<string, Destination>>();
+  private readonly dropped: ReadonlySet<string>;
+  private readonly removeAll: ReadonlySet<string>;
+  private readonly removeByMetric: ReadonlyMap<string, ReadonlySet<string>>;
+
+  constructor(
+    private readonly config: IstioStatsFilterModel,
+    direction: ListenerModel['trafficDirection'] | undefined,
+    private readonly clusters: Pick<ClusterManager, 'get'>,
+    metrics: IstioMetrics = istioMetrics(),
+  ) {
+    this.metrics = metrics;
+    this.node = metrics.localNode();
+    this.reporter = istioReporter(config, direction);
+    this.dropped = new Set(config.droppedMetrics);
+    this.removeAll = new Set(config.tagsToRemove[''] ?? []);
+    this.removeByMetric = new Map(Object.entries(config.tagsToRemove).filter(([k]) => k !== '').map(([k, v]) => [k, new Set(v)]));
+  }
+
+  /** Called once per completed HTTP stream. */
+  record(info: StreamInfo): void {
+    const dest = this.destination(info);
+    const grpc = isGrpcContentType(info.requestHeaders['content-type']);
+    const code = info.responseCode;
+    let status = -1;
+    if (grpc) {
+      if (info.grpcStatus !== undefined) status = info.grpcStatus > MAX_KNOWN_GRPC || info.grpcStatus < 0 ? 2 : info.grpcStatus;
+      else if (code !== 0) status = httpToGrpcStatus(code);
+    }
+    // flags < 2^29, code < 2^10, status + 1 < 2^5, grpc 1 bit: exact in a double.
+    const key = ((info.responseFlags * 1024 + (code & 1023)) * 32 + (status + 1)) * 2 + (grpc ? 1 : 0);
+    let s = dest.series.get(key);
+    if (!s) dest.series.set(key, (s = this.buildSeries(dest, grpc, code, status, info.responseFlags)));
+    if (s.requests) s.requests.value++;
+    s.duration?.record(info.lastDownstreamTxByteMs >= 0 ? info.lastDownstreamTxByteMs : info.elapsedMs());
+    s.requestBytes?.record(info.bytesReceived);
+    s.responseBytes?.record(info.bytesSent);
+  }
+
+  private destination(info: StreamInfo): Destination {
+    const route = info.routeName;
+    if (route === 'block_all' || route === 'allow_any') {
+      let byHost = this.routeDestinations.get(route);
+      if (!byHost) this.routeDestinations.set(route, (byHost = new Map()));
+      const host = this.fallbackHost(info);
+      let d = byHost.get(host);
+      if (!d) byHost.set(host, (d = this.makeDestination(host, route === 'block_all' ? 'BlackHoleCluster' : 'PassthroughCluster')));
+      return d;
+    }
+    const clusterName = info.upstreamClusterName;
+    let cd = this.byCluster.get(clusterName);
+    if (!cd) this.byCluster.set(clusterName, (cd = this.clusterDestinations(clusterName)));
+    if (cd.fixed) return cd.fixed;
+    const host = this.fallbackHost(info);
+    let d = cd.byHost.get(host);
+    if (!d) cd.byHost.set(host, (d = this.makeDestination(host, this.serviceNameOf(clusterName, host))));
+    return d;
+  }
+
+  /** The Host header when the fallback is on, else "". */
+  private fallbackHost(info: StreamInfo): string {
+    if (this.config.disableHostHeaderFallback) return '';
+    const a = info.requestHeaders[':authority'];
+    return typeof a === 'string' ? a : '';
+  }
+
+  /** Without service metadata, a special cluster keeps its own name as service name. */
+  private serviceNameOf(clusterName: string, host: string): string {
+    return SPECIAL_CLUSTERS.has(clusterName) ? clusterName : host;
+  }
+
+  /**
+   * Read once per cluster name for the life of this connection manager (a CDS change of a
+   * cluster's service metadata shows once the listener's routes or filters next change).
+   */
+  private clusterDestinations(clusterName: string): ClusterDestinations {
+    const byHost = new Map<string, Destination>();
+    if (clusterName === '' || SPECIAL_CLUSTERS.has(clusterName)) return { fixed: undefined, byHost };
+    const svc = this.clusters.get(clusterName)?.model.istioService;
+    if (svc?.host !== undefined) {
+      const name = svc.name ?? svc.host.slice(0, svc.host.indexOf('.') >= 0 ? svc.host.indexOf('.') : undefined);
+      return { fixed: this.makeDestination(svc.host, name), byHost };
+    }
+    // Istio's outbound cluster names carry the service host: outbound|<port>|<subset>|<host>.
+    const parts = clusterName.split('|');
+    if (parts.length === 4 && parts[0] === 'outbound' && parts[3] !== '') {
+      const host = parts[3]!;
+      const dot = host.indexOf('.');
+      return { fixed: this.makeDestination(host, dot >= 0 ? host.slice(0, dot) : host), byHost };
+    }
+    return { fixed: undefined, byHost };
+  }
+
+  /** The peer-side labels for a destination service (host, name; "" = not known). */
+  private makeDestination(serviceHost: string, serviceName: string): Destination {
+    const n = this.node;
+    const t = (name: string, value: string): Tag => ({ name, value });
+    let peerTags: Tag[];
+    if (this.reporter === 'source') {
+      peerTags = [
+        t('source_workload', n.workloadName), t('source_canonical_service', n.canonicalName), t('source_canonical_revision', n.canonicalRevision),
+        t('source_workload_namespace', n.namespace), t('source_principal', UNKNOWN), t('source_app', n.app), t('source_version', n.version),
+        t('source_cluster', n.clusterId),
+        t('destination_workload', UNKNOWN), t('destination_workload_namespace', UNKNOWN), t('destination_principal', UNKNOWN),
+        t('destination_app', UNKNOWN), t('destination_version', UNKNOWN), t('destination_service', serviceHost || UNKNOWN),
+        t('destination_canonical_service', UNKNOWN), t('destination_canonical_revision', 'latest'),
+        t('destination_service_name', serviceName || UNKNOWN), t('destination_service_namespace', UNKNOWN), t('destination_cluster', UNKNOWN),
+      ];
+    } else {
+      const source = [
+        t('source_workload', UNKNOWN), t('source_canonical_service', UNKNOWN), t('source_canonical_revision', 'latest'),
+        t('source_workload_namespace', UNKNOWN), t('source_principal', UNKNOWN), t('source_app', UNKNOWN), t('source_version', UNKNOWN),
+        t('source_cluster', UNKNOWN),
+      ];
+      const local = this.reporter === 'destination';
+      const canonical = local ? n.canonicalName : UNKNOWN;
+      peerTags = [
+        ...source,
+        t('destination_workload', local ? n.workloadName : UNKNOWN), t('destination_workload_namespace', local ? n.namespace : UNKNOWN),
+        t('destination_principal', UNKNOWN), t('destination_app', local ? n.app : UNKNOWN), t('destination_version', local ? n.version : UNKNOWN),
+        t('destination_service', serviceHost || canonical), t('destination_canonical_service', canonical),
+        t('destination_canonical_revision', local ? n.canonicalRevision : UNKNOWN), t('destination_service_name', serviceName || canonical),
+        t('destination_service_namespace', n.namespace), t('destination_cluster', n.clusterId),
+      ];
+    }
+    return { peerTags, series: new Map() };
+  }
+
+  private buildSeries(dest: Destination, grpc: boolean, code: number, status: number, flags: number): Series {
+    const tags: Tag[] = [
+      { name: 'reporter', value: this.reporter },
+      ...dest.peerTags,
+      { name: 'request_protocol', value: grpc ? 'grpc' : 'http' },
+      { name: 'response_code', value: String(code) },
+      { name: 'grpc_response_status', value: status >= 0 ? String(status) : '' },
+      { name: 'response_flags', value: formatResponseFlags(flags) },
+      { name: 'connection_security_policy', value: this.reporter === 'source' ? UNKNOWN : 'none' },
+    ];
+    return {
+      requests: this.counter('requests_total', tags),
+      duration: this.histogram('request_duration_milliseconds', tags),
+      requestBytes: this.histogram('request_bytes', tags),
+      responseBytes: this.histogram('response_bytes', tags),
+    };
+  }
+
+  private tagsFor(metric: HttpMetric, tags: readonly Tag[]): readonly Tag[] {
+    const per = this.removeByMetric.get(metric);
+    if (this.removeAll.size === 0 && !per) return tags;
+    return tags.filter((t) => !this.removeAll.has(t.name) && !per?.has(t.name));
+  }
+
+  private counter(metric: HttpMetric, tags: readonly Tag[]): CounterCell | undefined {
+    return this.dropped.has(metric) ? undefined : this.metrics.counter(HTTP_METRICS[metric], this.tagsFor(metric, tags));
+  }
+
+  private histogram(metric: HttpMetric, tags: readonly Tag[]): Histogram | undefined {
+    return this.dropped.has(metric) ? undefined : this.metrics.histogram(HTTP_METRICS[metric], this.tagsFor(metric, tags));
+  }
+}

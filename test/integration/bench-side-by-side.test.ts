@@ -1,0 +1,58 @@
+// Smoke test of `npm run bench`: the quick mode of the side-by-side harness for
+// the direct and Legate columns only, bounded; checks that it runs, that every
+// ghz-schema report it wrote parses, and that the table and chart come out.
+// Numbers are not asserted (timing goals belong to the benchmark itself).
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseGhzReport } from '../../bench/load/ghz-report';
+import { h2loadVersion } from '../../bench/macro/h2load';
+import { repoRoot } from '../fakes/repo-root';
+
+t.test('quick side-by-side run, direct + Legate', { skip: h2loadVersion() === undefined ? 'h2load not installed' : false }, async (t) => {
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-'));
+  t.teardown(() => fs.rmSync(outDir, { recursive: true, force: true }));
+  const results = path.join(repoRoot(), 'bench', 'RESULTS.md');
+  const resultsBefore = fs.readFileSync(results, 'utf8');
+  const script = path.join(repoRoot(), 'dist', 'bench', 'macro', 'side-by-side.js');
+  const args = [script, '--quick', '--paths', 'direct,legate', '--workloads', 'unary-small,stream-100', '--no-append', '--out-dir', outDir];
+  const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, args, { timeout: 55_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
+      resolve({ code: err === null ? 0 : Number((err as { code?: number }).code ?? 1), stdout, stderr }),
+    );
+  });
+  t.equal(run.code, 0, `harness exit code (stderr: ${run.stderr.slice(-2000)})`);
+  t.equal(fs.readFileSync(results, 'utf8'), resultsBefore, '--no-append leaves RESULTS.md alone');
+
+  const files = fs.readdirSync(outDir);
+  const jsonFile = files.find((f) => f.endsWith('.json'));
+  const svgFile = files.find((f) => f.endsWith('.svg'));
+  if (jsonFile === undefined || svgFile === undefined) {
+    t.fail(`expected a .json and an .svg in the output dir, got ${files.join(', ')}`);
+    return;
+  }
+  const output = JSON.parse(fs.readFileSync(path.join(outDir, jsonFile), 'utf8')) as {
+    cells: Array<{ workload: string; path: string; errors: number; cpuUsPerCallMax?: number; h2loadCallsPerS: number }>;
+    reports: Record<string, Record<string, { closed: unknown; open: unknown }>>;
+  };
+  t.same(output.cells.map((c) => `${c.workload}/${c.path}`).sort(), ['stream-100/direct', 'stream-100/legate', 'unary-small/direct', 'unary-small/legate']);
+  for (const cell of output.cells) {
+    t.equal(cell.errors, 0, `${cell.workload}/${cell.path}: no failed calls`);
+    t.equal(cell.cpuUsPerCallMax === undefined || cell.cpuUsPerCallMax === null, cell.path === 'direct', `${cell.workload}/${cell.path}: proxy CPU only for the proxy`);
+    for (const loop of ['closed', 'open'] as const) {
+      const report = parseGhzReport(JSON.stringify(output.reports[cell.workload]?.[cell.path]?.[loop]), `${cell.workload}/${cell.path}/${loop}`);
+      t.ok(report.count > 0, `${cell.workload}/${cell.path}/${loop}: calls made`);
+      t.equal(report.statusCodeDistribution['OK'], report.count, `${cell.workload}/${cell.path}/${loop}: all OK`);
+      t.ok(Array.isArray(report.latencyDistribution) && Array.isArray(report.histogram));
+    }
+  }
+  t.match(run.stdout, /\| path \| calls\/s \(h2load\) \|/);
+  t.match(run.stdout, /\| Legate vs \|.*\n\|.*\n\| direct \|/);
+  t.match(run.stdout, /--concurrency 2` \(not yet available/);
+  const svg = fs.readFileSync(path.join(outDir, svgFile), 'utf8');
+  t.match(svg, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  t.match(svg, />legate</);
+  t.match(svg, /<\/svg>\n$/);
+});
