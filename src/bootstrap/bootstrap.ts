@@ -5,7 +5,7 @@
  * them all and `serve` can refuse to start with a precise message.
  */
 import { decodeOverloadManager } from '../overload/decode-overload';
-import type { BootstrapModel, ClusterModel, ListenerModel, NodeModel } from '../snapshot/model';
+import type { AdsConfigModel, BootstrapModel, ClusterModel, ListenerModel, NodeModel } from '../snapshot/model';
 import { formatAddress, listenerChains } from '../snapshot/model';
 import { decodeAddress } from '../xds/resources/address';
 import { decodeCluster } from '../xds/resources/cluster';
@@ -119,6 +119,7 @@ function buildModel(b: ProtoObj, src: BootstrapSource, ctx: DecodeContext): Boot
   checkUnique(listeners.map((l) => formatAddress(l.address)).filter((a) => !a.endsWith(':0')), 'static_resources.listeners', 'listener address', ctx);
   checkRouteClusters(listeners, new Set(clusters.map((c) => c.name)), ctx);
   if (!dynamic?.ads) checkAdsSourcesHaveAds(listeners, clusters, ctx);
+  checkApiSourceClusters(dynamic, listeners, clusters, ctx);
   if (dynamic?.ads?.target.kind === 'cluster') {
     const name = dynamic.ads.target.clusterName;
     const xds = clusters.find((c) => c.name === name);
@@ -138,6 +139,27 @@ function checkUnique(names: string[], path: string, what: string, ctx: DecodeCon
 }
 
 /**
+ * A per-type gRPC config source names its server by a static cluster (as ads_config does), for
+ * dynamic_resources' LDS/CDS and static listeners' RDS / static clusters' EDS.
+ */
+function checkApiSourceClusters(dynamic: BootstrapModel['dynamic'], listeners: readonly ListenerModel[], clusters: readonly ClusterModel[], ctx: DecodeContext): void {
+  const names = new Set(clusters.map((c) => c.name));
+  const check = (api: AdsConfigModel | undefined, path: string): void => {
+    if (api?.target.kind === 'cluster' && !names.has(api.target.clusterName)) {
+      ctx.error(`${path}.api_config_source.grpc_services[0].envoy_grpc.cluster_name`, `unknown cluster "${api.target.clusterName}": the xDS cluster must be a static cluster`);
+    }
+  };
+  for (const name of ['lds_config', 'cds_config'] as const) {
+    const src = dynamic?.[name === 'lds_config' ? 'lds' : 'cds'];
+    if (src?.kind === 'api') check(src.api, `dynamic_resources.${name}`);
+  }
+  listeners.forEach((l, li) => listenerChains(l).forEach((fc, fi) => {
+    if (fc.hcm?.routeSource.kind === 'rds') check(fc.hcm.routeSource.api, `static_resources.listeners[${li}].filter_chains[${fi}].filters[*].typed_config.rds.config_source`);
+  }));
+  clusters.forEach((c, ci) => check(c.edsApi, `static_resources.clusters[${ci}].eds_cluster_config.eds_config`));
+}
+
+/**
  * Static resources whose RDS/EDS come `ads: {}` need dynamic_resources.ads_config (Envoy: "ADS
  * must be configured to support an ADS config source"); without it they would warm forever.
  */
@@ -145,13 +167,13 @@ function checkAdsSourcesHaveAds(listeners: readonly ListenerModel[], clusters: r
   listeners.forEach((l, li) => {
     listenerChains(l).forEach((fc, fi) => {
       const src = fc.hcm?.routeSource;
-      if (src?.kind === 'rds' && !src.file) {
+      if (src?.kind === 'rds' && !src.file && !src.api) {
         ctx.error(`static_resources.listeners[${li}].filter_chains[${fi}].filters[*].typed_config.rds.config_source`, 'an ads config source needs dynamic_resources.ads_config');
       }
     });
   });
   clusters.forEach((c, ci) => {
-    if (c.type === 'EDS' && !c.edsFile) ctx.error(`static_resources.clusters[${ci}].eds_cluster_config.eds_config`, 'an ads config source needs dynamic_resources.ads_config');
+    if (c.type === 'EDS' && !c.edsFile && !c.edsApi) ctx.error(`static_resources.clusters[${ci}].eds_cluster_config.eds_config`, 'an ads config source needs dynamic_resources.ads_config');
   });
 }
 

@@ -132,6 +132,8 @@ export type RouteSourceModel =
     readonly initialFetchTimeoutMs: number;
     /** `config_source` is a file (path_config_source / path); absent: through ADS. */
     readonly file?: FileSourceModel;
+    /** `config_source` is a per-type gRPC `api_config_source` (its own stream); absent: through ADS. */
+    readonly api?: AdsConfigModel;
   };
 
 export interface FilterChainModel {
@@ -569,6 +571,8 @@ export interface ClusterModel {
   readonly edsInitialFetchTimeoutMs: number;
   /** EDS: `eds_config` is a file (path_config_source / path); absent: through ADS. */
   readonly edsFile?: FileSourceModel;
+  /** EDS: `eds_config` is a per-type gRPC `api_config_source` (its own stream); absent: through ADS. */
+  readonly edsApi?: AdsConfigModel;
   readonly connectTimeoutMs: number;
   /** Load-balancing policy (lb_policy or the first supported typed load_balancing_policy). */
   readonly lbPolicy: LbPolicy;
@@ -628,7 +632,9 @@ export interface OriginalDstConfigModel {
 /** Where an xDS type comes from. */
 export type ConfigSourceModel =
   | { readonly kind: 'ads'; readonly initialFetchTimeoutMs: number }
-  | { readonly kind: 'path'; readonly path: string; readonly initialFetchTimeoutMs: number; readonly watchedDirectory?: string };
+  | { readonly kind: 'path'; readonly path: string; readonly initialFetchTimeoutMs: number; readonly watchedDirectory?: string }
+  /** `api_config_source` with api_type GRPC or DELTA_GRPC: a stream of the type's own discovery service. */
+  | { readonly kind: 'api'; readonly api: AdsConfigModel; readonly initialFetchTimeoutMs: number };
 
 /** A filesystem xDS source: the file (a DiscoveryResponse) and, optionally, the directory whose moves trigger a re-read. */
 export interface FileSourceModel {

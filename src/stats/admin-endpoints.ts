@@ -141,6 +141,10 @@ function serverSource(server: StatsServerView, o: StatsEndpointOptions) {
     sink.counter('cluster_manager.cluster_modified', changes.cluster_modified);
     sink.counter('cluster_manager.cluster_removed', changes.cluster_removed);
     sink.gauge('listener_manager.total_listeners_active', listeners.length, true);
+    // 1 once the initial configuration is in and serving starts (Envoy's startWorkers); written
+    // only then, so `?usedonly` hides it before, as Envoy's does. pilot-agent's readiness needs it.
+    const workersStarted = state === 'LIVE' || state === 'DRAINING';
+    sink.gauge('listener_manager.workers_started', workersStarted ? 1 : 0, workersStarted);
     sink.counter('listener_manager.listener_added', changes.listener_added);
     sink.counter('listener_manager.listener_modified', changes.listener_modified);
     sink.counter('listener_manager.listener_removed', changes.listener_removed);

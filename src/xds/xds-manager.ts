@@ -22,12 +22,13 @@ import { createHash } from 'node:crypto';
 import { logger } from '../common/logger';
 import { TimeSlicer, nextTurn } from '../common/time-slices';
 import type { ListenerManager, ListenerSpec } from '../listener/listener-manager';
-import type { BootstrapModel, ClusterModel, EndpointModel, FileSourceModel, ListenerModel, RouteConfigModel } from '../snapshot/model';
+import type { AdsConfigModel, BootstrapModel, ClusterModel, EndpointModel, FileSourceModel, ListenerModel, RouteConfigModel } from '../snapshot/model';
 import { listenerChains } from '../snapshot/model';
 import type { ClusterManager } from '../upstream/cluster-manager';
 import { decodeXdsResource } from './resources/decode-resource';
 import { DecodeContext, formatIssue, type ProtoObj } from './resources/decode-context';
 import { FileSubscription } from './file-subscription';
+import { startApiSubscriber, type XdsTransport } from './xds-transport';
 import { controlPlaneStats, subscriptionStats } from '../stats';
 import { TYPE } from './type-urls';
 import type { AcceptedResource, RejectedUpdate } from './xds-state';
@@ -82,6 +83,8 @@ export class XdsManager {
   private readonly fetchTimers = new Map<string, NodeJS.Timeout>();
   private subscriber: XdsSubscriber | undefined;
   private readonly files: FileSubscription[] = [];
+  /** Per-type gRPC streams (api_config_source), by `typeUrl|source`; kept open (with no interest) when unreferenced. */
+  private readonly apiClients = new Map<string, XdsTransport | undefined>();
   /** RDS/EDS files referenced by the current listeners and clusters, by `typeUrl|path|watched dir`. */
   private readonly referencedFiles = new Map<string, FileSubscription>();
   /** The update being validated/committed: the next one starts after it. */
@@ -120,6 +123,7 @@ export class XdsManager {
     for (const [src, type] of [[d?.cds, TYPE.cluster], [d?.lds, TYPE.listener]] as const) {
       if (!src) continue;
       if (src.kind === 'ads') subscriber?.subscribe(type, 'wildcard');
+      else if (src.kind === 'api') this.apiSubscriber(type, src.api)?.subscribe(type, 'wildcard');
       else {
         const fileSub = new FileSubscription(src.path, type, this, src.watchedDirectory);
         this.files.push(fileSub);
@@ -133,6 +137,7 @@ export class XdsManager {
     this.closed = true;
     for (const f of this.files) f.close();
     for (const f of this.referencedFiles.values()) f.close();
+    for (const c of this.apiClients.values()) c?.close();
     for (const t of this.fetchTimers.values()) clearTimeout(t);
   }
 
@@ -315,6 +320,13 @@ export class XdsManager {
    */
   private followReferences(listenerModels: readonly ListenerModel[], clusterModels: readonly ClusterModel[]): void {
     const rdsNames = new Set<string>();
+    const apiNames = new Map<string, { typeUrl: string; api: AdsConfigModel; names: Set<string> }>();
+    const wantApi = (typeUrl: string, api: AdsConfigModel, name: string): void => {
+      const key = apiKey(typeUrl, api);
+      let entry = apiNames.get(key);
+      if (!entry) apiNames.set(key, (entry = { typeUrl, api, names: new Set() }));
+      entry.names.add(name);
+    };
     const files = new Map<string, { typeUrl: string; file: FileSourceModel }>();
     const wantFile = (typeUrl: string, file: FileSourceModel): void => {
       files.set(`${typeUrl}|${file.path}|${file.watchedDirectory ?? ''}`, { typeUrl, file });
@@ -324,6 +336,7 @@ export class XdsManager {
         const src = fc.hcm?.routeSource;
         if (src?.kind !== 'rds') continue;
         if (src.file) wantFile(TYPE.routeConfig, src.file);
+        else if (src.api) wantApi(TYPE.routeConfig, src.api, src.name);
         else rdsNames.add(src.name);
       }
     }
@@ -331,11 +344,37 @@ export class XdsManager {
     for (const c of clusterModels) {
       if (c.type !== 'EDS' || !c.edsServiceName) continue;
       if (c.edsFile) wantFile(TYPE.endpoints, c.edsFile);
+      else if (c.edsApi) wantApi(TYPE.endpoints, c.edsApi, c.edsServiceName);
       else edsNames.add(c.edsServiceName);
     }
     this.subscriber?.subscribe(TYPE.routeConfig, [...rdsNames].sort());
     this.subscriber?.subscribe(TYPE.endpoints, [...edsNames].sort());
     this.syncFileSubscriptions(files);
+    // Per-type streams: each source gets the names referencing it; one no longer referenced keeps
+    // its stream with no interest (`[]`), as an ADS type does.
+    for (const [key, client] of this.apiClients) {
+      const typeUrl = key.slice(0, key.indexOf('|'));
+      if ((typeUrl === TYPE.routeConfig || typeUrl === TYPE.endpoints) && !apiNames.has(key)) client?.subscribe(typeUrl, []);
+    }
+    for (const { typeUrl, api, names } of apiNames.values()) this.apiSubscriber(typeUrl, api)?.subscribe(typeUrl, [...names].sort());
+  }
+
+  /**
+   * The stream of a per-type `api_config_source` for `typeUrl`, started on first use. Undefined
+   * (logged once) when it cannot be: e.g. its cluster is not a static cluster of the bootstrap;
+   * what references it then warms until its initial_fetch_timeout.
+   */
+  private apiSubscriber(typeUrl: string, api: AdsConfigModel): XdsTransport | undefined {
+    const key = apiKey(typeUrl, api);
+    if (this.apiClients.has(key)) return this.apiClients.get(key);
+    let client: XdsTransport | undefined;
+    try {
+      client = startApiSubscriber(this.bootstrap, api, typeUrl, this);
+    } catch (err) {
+      log.error(`${shortType(typeUrl)} api_config_source: ${(err as Error).message}`);
+    }
+    this.apiClients.set(key, client);
+    return client;
   }
 
   /** Starts a subscription for each newly referenced RDS/EDS file; stops those no longer referenced. */
@@ -453,6 +492,10 @@ export class XdsManager {
 export function staticResourcesUseDiscovery(bootstrap: BootstrapModel): boolean {
   return bootstrap.listeners.some((l) => listenerChains(l).some((fc) => fc.hcm?.routeSource.kind === 'rds'))
     || bootstrap.clusters.some((c) => c.type === 'EDS');
+}
+
+function apiKey(typeUrl: string, api: AdsConfigModel): string {
+  return `${typeUrl}|${JSON.stringify(api)}`;
 }
 
 function withEndpoints(c: ClusterModel, endpoints: readonly EndpointModel[]): ClusterModel {

@@ -65,7 +65,7 @@ t.test('legate wait: exit 1 at the timeout while warming, exit 0 once the first 
   const adminPort = await freePort();
   const proxy = await startLegate({ configYaml: adsBootstrap(adminPort, cp.port), waitForReady: false });
   t.teardown(() => proxy.stop());
-  await cp.waitForRequest((r) => r.typeUrl === TYPE.routeConfig && r.resourceNames.includes('routes'));
+  await cp.waitForRequest((r) => r.typeUrl === TYPE.routeConfig && r.resourceNames.includes('routes'), 30_000);
 
   const early = await runWait(['--admin-port', String(adminPort), '--timeout-seconds', '1', '--period-millis', '100']);
   t.equal(early.code, 1, 'not ready within 1 s: exit 1');
@@ -107,3 +107,4 @@ t.test('legate wait: nothing listening → connection refused, reported at the t
   t.equal(r.code, 1, 'pilot-agent\'s camelCase flags are accepted');
   t.match(r.stderr, /last answer: connection refused/);
 });
+

@@ -83,7 +83,7 @@ export class AdsStream {
     this.client = new grpc.Client(grpcTarget(options.target), grpc.credentials.createInsecure(), channelOptions(options));
     const metadata = new grpc.Metadata();
     for (const [key, value] of options.initialMetadata ?? []) metadata.add(key, value);
-    this.call = this.client.makeBidiStreamRequest(ADS_METHODS[apiType], identity, identity, metadata, {});
+    this.call = this.client.makeBidiStreamRequest(options.methodPath ?? ADS_METHODS[apiType], identity, identity, metadata, {});
     this.call.on('data', (bytes: Buffer) => {
       if (!this.done) this.events.onMessage(bytes);
     });

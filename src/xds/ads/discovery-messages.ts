@@ -54,6 +54,29 @@ export const ADS_METHODS = {
   DELTA_GRPC: '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources',
 } as const;
 
+/**
+ * gRPC method paths of the per-type discovery services (a non-aggregated `api_config_source`:
+ * one stream per config source, carrying one type), by resource type URL.
+ */
+export const PER_TYPE_METHODS: Readonly<Record<string, { readonly GRPC: string; readonly DELTA_GRPC: string }>> = {
+  'type.googleapis.com/envoy.config.listener.v3.Listener': {
+    GRPC: '/envoy.service.listener.v3.ListenerDiscoveryService/StreamListeners',
+    DELTA_GRPC: '/envoy.service.listener.v3.ListenerDiscoveryService/DeltaListeners',
+  },
+  'type.googleapis.com/envoy.config.cluster.v3.Cluster': {
+    GRPC: '/envoy.service.cluster.v3.ClusterDiscoveryService/StreamClusters',
+    DELTA_GRPC: '/envoy.service.cluster.v3.ClusterDiscoveryService/DeltaClusters',
+  },
+  'type.googleapis.com/envoy.config.route.v3.RouteConfiguration': {
+    GRPC: '/envoy.service.route.v3.RouteDiscoveryService/StreamRoutes',
+    DELTA_GRPC: '/envoy.service.route.v3.RouteDiscoveryService/DeltaRoutes',
+  },
+  'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment': {
+    GRPC: '/envoy.service.endpoint.v3.EndpointDiscoveryService/StreamEndpoints',
+    DELTA_GRPC: '/envoy.service.endpoint.v3.EndpointDiscoveryService/DeltaEndpoints',
+  },
+};
+
 let types: {
   readonly request: protobuf.Type;
   readonly response: protobuf.Type;

@@ -151,6 +151,11 @@ export interface AdsClientOptions {
   readonly authority?: string;
   /** `grpc_service.initial_metadata`: headers added to every stream. */
   readonly initialMetadata?: ReadonlyArray<readonly [string, string]>;
+  /**
+   * gRPC method of the stream; default the aggregated service's (`ADS_METHODS[apiType]`). A
+   * per-type `api_config_source` uses its type's service (`PER_TYPE_METHODS`).
+   */
+  readonly methodPath?: string;
   /** Largest response accepted, in bytes; default unlimited (xDS responses for big meshes exceed grpc's 4 MiB default). */
   readonly maxReceiveMessageBytes?: number;
   /** Testing hook: uniform random in [0, 1) used for backoff jitter; default `Math.random`. */

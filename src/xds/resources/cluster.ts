@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { CircuitBreakerThresholdsModel, ClusterModel, ClusterType, EndpointModel, FileSourceModel, LoadAssignmentPolicyModel, OriginalDstConfigModel, OutlierDetectionModel, UpstreamProtocol } from '../../snapshot/model';
+import type { AdsConfigModel, CircuitBreakerThresholdsModel, ClusterModel, ClusterType, EndpointModel, FileSourceModel, LoadAssignmentPolicyModel, OriginalDstConfigModel, OutlierDetectionModel, UpstreamProtocol } from '../../snapshot/model';
 import { DEFAULT_ASSIGNMENT_POLICY } from '../../snapshot/model';
 import { decodeLbPolicy } from './lb-policy';
 import { decodeAddress } from './address';
 import { DecodeContext, durationMs, typeUrlName, type ProtoObj } from './decode-context';
 import { decodeHttp2Options, HTTP2_DEFAULTS } from './protocol-options';
 import { checkTransportSocket, decodeTransportSocketMatches } from './transport-socket';
-import { decodeConfigSource, fileSourceOf } from './config-source';
+import { apiSourceOf, decodeConfigSource, fileSourceOf } from './config-source';
 import { decodeHealthChecks } from './health-check';
 
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
@@ -58,11 +58,13 @@ export function decodeCluster(c: ProtoObj, path: string, ctx: DecodeContext): Cl
   let edsServiceName: string | undefined;
   let edsInitialFetchTimeoutMs = 15_000;
   let edsFile: FileSourceModel | undefined;
+  let edsApi: AdsConfigModel | undefined;
   if (type === 'EDS') {
     const e = c.eds_cluster_config ?? {};
     edsServiceName = e.service_name ? String(e.service_name) : name;
     const cs = decodeConfigSource(e.eds_config, `${path}.eds_cluster_config.eds_config`, ctx);
     edsFile = fileSourceOf(cs, `${path}.eds_cluster_config.eds_config`, ctx);
+    edsApi = apiSourceOf(cs);
     edsInitialFetchTimeoutMs = cs?.initialFetchTimeoutMs ?? 15_000;
     if (c.load_assignment) ctx.warn(`${path}.load_assignment`, 'ignored for EDS clusters: endpoints come from EDS');
   }
@@ -73,6 +75,7 @@ export function decodeCluster(c: ProtoObj, path: string, ctx: DecodeContext): Cl
     edsServiceName,
     edsInitialFetchTimeoutMs,
     ...(edsFile ? { edsFile } : {}),
+    ...(edsApi ? { edsApi } : {}),
     connectTimeoutMs: durationMs(c.connect_timeout, 5000),
     lbPolicy,
     lbConfig,

@@ -5,8 +5,9 @@ import { durationMs, type DecodeContext, type ProtoObj } from './decode-context'
 const DEFAULT_INITIAL_FETCH_TIMEOUT_MS = 15_000;
 
 /**
- * Decodes `config.core.v3.ConfigSource`. Legate subscribes through ADS or reads files;
- * a per-type gRPC/REST api_config_source is reported by name.
+ * Decodes `config.core.v3.ConfigSource`. Legate subscribes through ADS, through a per-type gRPC
+ * stream (`api_config_source` with api_type GRPC or DELTA_GRPC), or reads files; REST and
+ * `self` are reported by name.
  */
 export function decodeConfigSource(cs: ProtoObj | undefined, path: string, ctx: DecodeContext): ConfigSourceModel | undefined {
   if (!cs) {
@@ -21,8 +22,8 @@ export function decodeConfigSource(cs: ProtoObj | undefined, path: string, ctx: 
   }
   if (cs.path !== undefined) return { kind: 'path', path: String(cs.path), initialFetchTimeoutMs };
   if (cs.api_config_source) {
-    ctx.error(`${path}.api_config_source`, 'per-type (non-aggregated) xDS config sources are not supported yet; use ads: {}');
-    return undefined;
+    const api = decodeAdsConfig(cs.api_config_source, `${path}.api_config_source`, ctx, 'an api_config_source');
+    return api ? { kind: 'api', api, initialFetchTimeoutMs } : undefined;
   }
   if (cs.self !== undefined) {
     ctx.error(`${path}.self`, 'self config sources are not supported yet; use ads: {}');
@@ -45,17 +46,26 @@ export function fileSourceOf(cs: ConfigSourceModel | undefined, path: string, ct
   return cs.watchedDirectory ? { path: cs.path, watchedDirectory: cs.watchedDirectory } : { path: cs.path };
 }
 
-/** Decodes `config.core.v3.ApiConfigSource` as used by `dynamic_resources.ads_config`. */
-export function decodeAdsConfig(a: ProtoObj, path: string, ctx: DecodeContext): AdsConfigModel | undefined {
+/** The per-type gRPC source of an RDS/EDS config source, or undefined (ADS or a file). */
+export function apiSourceOf(cs: ConfigSourceModel | undefined): AdsConfigModel | undefined {
+  return cs?.kind === 'api' ? cs.api : undefined;
+}
+
+/**
+ * Decodes `config.core.v3.ApiConfigSource` as used by `dynamic_resources.ads_config` and by a
+ * config source's `api_config_source` (the same message; only gRPC transports are supported).
+ */
+export function decodeAdsConfig(a: ProtoObj, path: string, ctx: DecodeContext, what = 'ADS'): AdsConfigModel | undefined {
   const apiType = String(a.api_type ?? 'GRPC');
   if (apiType !== 'GRPC' && apiType !== 'DELTA_GRPC') {
-    ctx.error(`${path}.api_type`, `api_type ${apiType} is not supported for ADS (GRPC or DELTA_GRPC)`);
+    const why = apiType === 'REST' ? 'REST-JSON polling is not supported' : `api_type ${apiType} is not supported`;
+    ctx.error(`${path}.api_type`, `${why} for ${what} (GRPC or DELTA_GRPC)`);
     return undefined;
   }
   if ((a.transport_api_version ?? 'V3') !== 'V3') ctx.error(`${path}.transport_api_version`, 'only the V3 xDS API is supported');
   const services: ProtoObj[] = a.grpc_services ?? [];
   if (services.length === 0) {
-    ctx.error(`${path}.grpc_services`, 'a gRPC service is required for ADS');
+    ctx.error(`${path}.grpc_services`, `a gRPC service is required for ${what}`);
     return undefined;
   }
   if (services.length > 1) ctx.warn(`${path}.grpc_services`, 'only the first gRPC service is used, as in Envoy');

@@ -1,5 +1,5 @@
 import type { AccessLogModel, CodecType, HttpConnectionManagerModel, RouteSourceModel } from '../../snapshot/model';
-import { decodeConfigSource, fileSourceOf } from './config-source';
+import { apiSourceOf, decodeConfigSource, fileSourceOf } from './config-source';
 import { decodeAccessLogFilter } from '../../access-log/filter-decode';
 import { compileTextFormat } from '../../access-log/formatter';
 import { accessLoggers, httpFilters, type HttpFilterModel } from '../../extensions/registry';
@@ -23,7 +23,8 @@ export function decodeHttpConnectionManager(h: ProtoObj, path: string, ctx: Deco
     if (!name) ctx.error(`${path}.rds.route_config_name`, 'route_config_name is required');
     const cs = decodeConfigSource(h.rds.config_source, `${path}.rds.config_source`, ctx);
     const file = fileSourceOf(cs, `${path}.rds.config_source`, ctx);
-    routeSource = { kind: 'rds', name, initialFetchTimeoutMs: cs?.initialFetchTimeoutMs ?? 15_000, ...(file ? { file } : {}) };
+    const api = apiSourceOf(cs);
+    routeSource = { kind: 'rds', name, initialFetchTimeoutMs: cs?.initialFetchTimeoutMs ?? 15_000, ...(file ? { file } : {}), ...(api ? { api } : {}) };
   } else {
     if (h.scoped_routes) ctx.error(`${path}.scoped_routes`, 'scoped routes are not supported');
     else ctx.error(path, 'one of route_config or rds is required');

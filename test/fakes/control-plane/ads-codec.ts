@@ -155,28 +155,43 @@ let definition: grpc.ServiceDefinition | undefined;
  * see the module comment for the message forms.
  */
 export function adsServiceDefinition(): grpc.ServiceDefinition {
-  if (definition === undefined) {
-    const method = (name: string, request: string, response: string): grpc.MethodDefinition<unknown, unknown> => {
-      const req = message(`envoy.service.discovery.v3.${request}`);
-      const res = message(`envoy.service.discovery.v3.${response}`);
-      return {
-        path: `/${ADS_SERVICE}/${name}`,
-        requestStream: true,
-        responseStream: true,
-        requestSerialize: (value: unknown) => Buffer.from(encodeBinary(req, value as ProtoObject)),
-        // decodeBinary never throws: garbage gives a partial object, which the server records as is.
-        requestDeserialize: (bytes: Buffer) => decodeBinary(req, bytes).value,
-        responseSerialize: (value: unknown) => Buffer.from(res.encode(res.fromObject(value as Record<string, unknown>)).finish()),
-        responseDeserialize: (bytes: Buffer) => res.toObject(res.decode(bytes), TO_OBJECT),
-        originalName: name.charAt(0).toLowerCase() + name.slice(1),
-      };
-    };
-    definition = {
-      StreamAggregatedResources: method('StreamAggregatedResources', 'DiscoveryRequest', 'DiscoveryResponse'),
-      DeltaAggregatedResources: method('DeltaAggregatedResources', 'DeltaDiscoveryRequest', 'DeltaDiscoveryResponse'),
-    } as grpc.ServiceDefinition;
-  }
+  definition ??= discoveryServiceDefinition(ADS_SERVICE, 'StreamAggregatedResources', 'DeltaAggregatedResources');
   return definition;
+}
+
+/**
+ * The per-type discovery services (`ListenerDiscoveryService/StreamListeners`, ...), which a
+ * non-aggregated `api_config_source` streams from: same messages and protocol as ADS, one type
+ * per stream. Each entry names the SotW and delta method keys of its definition.
+ */
+export const PER_TYPE_SERVICES: ReadonlyArray<{ readonly service: string; readonly sotw: string; readonly delta: string }> = [
+  { service: 'envoy.service.listener.v3.ListenerDiscoveryService', sotw: 'StreamListeners', delta: 'DeltaListeners' },
+  { service: 'envoy.service.cluster.v3.ClusterDiscoveryService', sotw: 'StreamClusters', delta: 'DeltaClusters' },
+  { service: 'envoy.service.route.v3.RouteDiscoveryService', sotw: 'StreamRoutes', delta: 'DeltaRoutes' },
+  { service: 'envoy.service.endpoint.v3.EndpointDiscoveryService', sotw: 'StreamEndpoints', delta: 'DeltaEndpoints' },
+];
+
+/** A grpc-js definition of a discovery service with a SotW and a delta bidi method. */
+export function discoveryServiceDefinition(service: string, sotwName: string, deltaName: string): grpc.ServiceDefinition {
+  const method = (name: string, request: string, response: string): grpc.MethodDefinition<unknown, unknown> => {
+    const req = message(`envoy.service.discovery.v3.${request}`);
+    const res = message(`envoy.service.discovery.v3.${response}`);
+    return {
+      path: `/${service}/${name}`,
+      requestStream: true,
+      responseStream: true,
+      requestSerialize: (value: unknown) => Buffer.from(encodeBinary(req, value as ProtoObject)),
+      // decodeBinary never throws: garbage gives a partial object, which the server records as is.
+      requestDeserialize: (bytes: Buffer) => decodeBinary(req, bytes).value,
+      responseSerialize: (value: unknown) => Buffer.from(res.encode(res.fromObject(value as Record<string, unknown>)).finish()),
+      responseDeserialize: (bytes: Buffer) => res.toObject(res.decode(bytes), TO_OBJECT),
+      originalName: name.charAt(0).toLowerCase() + name.slice(1),
+    };
+  };
+  return {
+    [sotwName]: method(sotwName, 'DiscoveryRequest', 'DiscoveryResponse'),
+    [deltaName]: method(deltaName, 'DeltaDiscoveryRequest', 'DeltaDiscoveryResponse'),
+  } as grpc.ServiceDefinition;
 }
 
 function message(fullName: string): protobuf.Type {

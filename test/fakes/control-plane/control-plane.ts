@@ -28,7 +28,9 @@ import {
   type EncodeResourceOptions,
   type ProtoJsonObject,
   type WireAny,
+  PER_TYPE_SERVICES,
   adsServiceDefinition,
+  discoveryServiceDefinition,
   encodeResource,
   withResourceName,
 } from './ads-codec';
@@ -398,14 +400,17 @@ export class ControlPlane {
   async listen(): Promise<void> {
     if (this.listening !== undefined) return;
     const server = new grpc.Server();
-    server.addService(adsServiceDefinition(), {
-      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequestMessage, DiscoveryResponseMessage>) => {
-        this.accept(call, (id) => new SotwStream(id, this.streamHost, (msg) => safeWrite(call, msg)));
-      },
-      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequestMessage, DeltaDiscoveryResponseMessage>) => {
-        this.accept(call, (id) => new DeltaStream(id, this.streamHost, (msg) => safeWrite(call, msg)));
-      },
-    } as grpc.UntypedServiceImplementation);
+    const sotw = (call: grpc.ServerDuplexStream<DiscoveryRequestMessage, DiscoveryResponseMessage>): void => {
+      this.accept(call, (id) => new SotwStream(id, this.streamHost, (msg) => safeWrite(call, msg)));
+    };
+    const delta = (call: grpc.ServerDuplexStream<DeltaDiscoveryRequestMessage, DeltaDiscoveryResponseMessage>): void => {
+      this.accept(call, (id) => new DeltaStream(id, this.streamHost, (msg) => safeWrite(call, msg)));
+    };
+    server.addService(adsServiceDefinition(), { StreamAggregatedResources: sotw, DeltaAggregatedResources: delta } as grpc.UntypedServiceImplementation);
+    // The per-type services (non-aggregated api_config_source): the same streams, one type each.
+    for (const s of PER_TYPE_SERVICES) {
+      server.addService(discoveryServiceDefinition(s.service, s.sotw, s.delta), { [s.sotw]: sotw, [s.delta]: delta } as grpc.UntypedServiceImplementation);
+    }
     const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
     const sockets = new Set<net.Socket>();
     const listener = net.createServer((socket) => {
