@@ -195,7 +195,7 @@ function main(): void {
     '|---|---:|---|',
     ...rows.map((r) => `| ${r.name} | ${r.median.toFixed(0)} | ${r.rounds.map((x) => x.toFixed(0)).join(' / ')} |`),
     '',
-    `Ratios: JSON ÷ text format ${(jsonNs / textNs).toFixed(2)}×; Istio's stats filter adds ${(withIstio - plain).toFixed(0)} ns per request to the HCM's ${plain.toFixed(0)} ns (${(withIstio / plain).toFixed(2)}×); all per-request stats (cluster ${cluster.toFixed(0)} + HCM with Istio) ${allStats.toFixed(0)} ns; the Istio text log line costs ${(textNs / allStats).toFixed(2)}× all stats together. For scale: the last end-to-end run in this file measured Legate at ~230 µs CPU per proxied call, so stats are ~${((allStats / 230_000) * 100).toFixed(2)} % and a text log line ~${((textNs / 230_000) * 100).toFixed(2)} % of it.`,
+    `Ratios: JSON ÷ text format ${(jsonNs / textNs).toFixed(2)}×; Istio's stats filter adds ${(withIstio - plain).toFixed(0)} ns per request to the HCM's ${plain.toFixed(0)} ns (${(withIstio / plain).toFixed(2)}×); all per-request stats (cluster ${cluster.toFixed(0)} + HCM with Istio) ${allStats.toFixed(0)} ns; the Istio text log line costs ${(textNs / allStats).toFixed(2)}× all stats together. For scale: the first \`npm run bench\` section of this file (2026-11-22T02:13Z) measured Legate at ~230 µs CPU per proxied call, so stats are ~${((allStats / 230_000) * 100).toFixed(2)} % and a text log line ~${((textNs / 230_000) * 100).toFixed(2)} % of it.`,
     '',
   ];
   const section = lines.join('\n');
