@@ -87,6 +87,14 @@ export function parseEndpointWorkload(encoded: string): EndpointPeer | undefined
   return { workload: p[0]!, namespace: p[1]!, canonicalName: p[2]!, canonicalRevision: p[3]!, cluster: p[4]! };
 }
 
+/** What the recorder reads from the live clusters (the ClusterManager): service and endpoint metadata. */
+export interface ClusterLookup {
+  get(name: string): {
+    readonly model: { readonly istioService?: IstioServiceModel | undefined };
+    allHosts(): ReadonlyArray<{ readonly key: string; readonly istioWorkload?: string | undefined }>;
+  } | undefined;
+}
+
 /** Istio's rule: `reporter` set to SERVER_GATEWAY → waypoint; else INBOUND listeners report as destination. */
 export function istioReporter(config: IstioStatsFilterModel, direction: ListenerModel['trafficDirection'] | undefined): IstioReporter {
   if (config.reporter === 'SERVER_GATEWAY') return 'waypoint';
@@ -114,7 +122,7 @@ export class IstioStatsRecorder {
   constructor(
     private readonly config: IstioStatsFilterModel,
     direction: ListenerModel['trafficDirection'] | undefined,
-    private readonly clusters: { get(name: string): { readonly model: { readonly istioService?: IstioServiceModel | undefined }; allHosts(): ReadonlyArray<{ readonly key: string; readonly istioWorkload?: string | undefined }> } | undefined },
+    private readonly clusters: ClusterLookup,
     metrics: IstioMetrics = istioMetrics(),
   ) {
     this.metrics = metrics;
