@@ -399,6 +399,11 @@ export interface EndpointModel {
   readonly hashKey: string;
   /** The ClusterLoadAssignment.policy this endpoint came with (one shared object per assignment). */
   readonly assignmentPolicy: LoadAssignmentPolicyModel;
+  /**
+   * filter_metadata["istio"].workload (istiod's `<workload>;<namespace>;<canonical service>;<canonical
+   * revision>;<cluster id>`): the peer labels Istio's stats filter reports for this endpoint.
+   */
+  readonly istioWorkload?: string | undefined;
 }
 
 /** `ClusterLoadAssignment.policy`. */

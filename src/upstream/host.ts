@@ -63,6 +63,11 @@ export class Host implements HealthCheckedHost {
     return this.endpoint.locality;
   }
 
+  /** The endpoint's Istio workload metadata (`istio.workload`), for Istio's stats labels. */
+  get istioWorkload(): string | undefined {
+    return this.endpoint.istioWorkload;
+  }
+
   /** LocalityLbEndpoints.load_balancing_weight of this host's locality (0 when unset). */
   get localityWeight(): number {
     return this.endpoint.localityWeight;

@@ -113,6 +113,9 @@ t.test('istio_requests_total and the histograms, reported as source and as desti
     ],
     hcmExtra: { http_filters: [ISTIO_STATS, ROUTER] },
   });
+  // istiod's endpoint metadata (as in the sidecar-endpoints and waypoint dumps): the client side's peer labels.
+  const echoCluster = (boot['static_resources'] as { clusters: Array<{ load_assignment: { endpoints: Array<{ lb_endpoints: Array<Record<string, unknown>> }> } }> }).clusters[0]!;
+  echoCluster.load_assignment.endpoints[0]!.lb_endpoints[0]!['metadata'] = { filter_metadata: { istio: { workload: 'echo-v1;ns;echo;v1;Kubernetes' } } };
   boot['node'] = { id: 'sidecar~10.0.0.5~productpage-v1-abc.default~default.svc.cluster.local', cluster: 'productpage.default', metadata: nodeMetadata() };
   const sr = boot['static_resources'] as { listeners: Array<Record<string, unknown>> };
   const outbound = sr.listeners[0]!;
@@ -151,16 +154,17 @@ t.test('istio_requests_total and the histograms, reported as source and as desti
     ['destination_version', 'unknown'],
   ];
   const peerUnknownTail: Array<[string, string]> = [['destination_service_namespace', 'unknown'], ['destination_cluster', 'unknown']];
+  const echoSource = source.map(([k, v]): [string, string] => [k, k === 'destination_workload' ? 'echo-v1' : k === 'destination_workload_namespace' ? 'ns' : v]);
   const echoDest: Array<[string, string]> = [
-    ['destination_service', 'echo.ns.svc.cluster.local'], ['destination_canonical_service', 'unknown'], ['destination_canonical_revision', 'latest'],
-    ['destination_service_name', 'echo'], ...peerUnknownTail,
+    ['destination_service', 'echo.ns.svc.cluster.local'], ['destination_canonical_service', 'echo'], ['destination_canonical_revision', 'v1'],
+    ['destination_service_name', 'echo'], ['destination_service_namespace', 'ns'], ['destination_cluster', 'Kubernetes'],
   ];
   const tail = (protocol: string, code: string, grpc: string, flags: string, policy: string): Array<[string, string]> => [
     ['request_protocol', protocol], ['response_code', code], ['grpc_response_status', grpc], ['response_flags', flags], ['connection_security_policy', policy],
   ];
-  const okLabels = labels([...source, ...echoDest, ...tail('grpc', '200', '0', '-', 'unknown')]);
-  t.equal(lineValue(body, `istio_requests_total{${okLabels}}`), OK, 'gRPC OK calls, reporter=source, destination from the cluster metadata');
-  t.equal(lineValue(body, `istio_requests_total{${labels([...source, ...echoDest, ...tail('grpc', '200', '5', '-', 'unknown')])}}`), NOT_FOUND, 'grpc_response_status from the trailers');
+  const okLabels = labels([...echoSource, ...echoDest, ...tail('grpc', '200', '0', '-', 'unknown')]);
+  t.equal(lineValue(body, `istio_requests_total{${okLabels}}`), OK, 'gRPC OK calls, reporter=source, service from the cluster metadata, peer from the endpoint metadata');
+  t.equal(lineValue(body, `istio_requests_total{${labels([...echoSource, ...echoDest, ...tail('grpc', '200', '5', '-', 'unknown')])}}`), NOT_FOUND, 'grpc_response_status from the trailers');
 
   const host = `127.0.0.1:${outPort}`;
   const hostDest: Array<[string, string]> = [

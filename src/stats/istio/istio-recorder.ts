@@ -12,6 +12,9 @@
  *   (istio-metrics.ts `localNodeFrom`);
  * - the peer side: Istio reads it from metadata exchange, which Legate does not do, so it is
  *   "unknown" (canonical revision "latest") exactly as Istio prints a peer it knows nothing about;
+ *   except that a client sidecar (reporter "source") reads the destination workload, namespace,
+ *   canonical service/revision and cluster from the endpoint's `istio.workload` metadata, as
+ *   Istio does when there was no exchange;
  * - destination_service / destination_service_name: the cluster's `istio.services[0]` metadata
  *   (host; name, else host up to the first dot), else — Legate's stand-in for that metadata on
  *   hand-written configs — the host of an Istio cluster name `outbound|port|subset|host`, else
@@ -26,8 +29,7 @@
  * status, protocol), then a counter increment and three histogram records. Label strings are
  * built once per distinct series.
  */
-import type { IstioStatsFilterModel, ListenerModel } from '../../snapshot/model';
-import type { ClusterManager } from '../../upstream/cluster-manager';
+import type { IstioServiceModel, IstioStatsFilterModel, ListenerModel } from '../../snapshot/model';
 import { httpToGrpcStatus } from '../../http/grpc';
 import { formatResponseFlags } from '../../http/response-flags';
 import type { StreamInfo } from '../../http/stream-info';
@@ -52,15 +54,45 @@ interface Series {
 
 /** The destination a stream reported on: its peer-side labels, and its series by outcome. */
 interface Destination {
+  readonly serviceHost: string;
+  readonly serviceName: string;
   /** Labels after `reporter` and before `request_protocol`. */
   readonly peerTags: readonly Tag[];
   readonly series: Map<number, Series>;
+  /** The same service reached at an endpoint with `istio.workload` metadata, by that metadata. */
+  readonly withPeer: Map<string, Destination>;
 }
 
 /** The destinations of one cluster: fixed when the cluster decides the service, else per Host. */
 interface ClusterDestinations {
   readonly fixed: Destination | undefined;
   readonly byHost: Map<string, Destination>;
+  /** Endpoint address → its `istio.workload` metadata ('' = none), read once per address. */
+  readonly workloadByHost: Map<string, string>;
+}
+
+/** A peer as istiod encodes it on an endpoint (`convertEndpointMetadata`): app and version are not in it. */
+interface EndpointPeer {
+  readonly workload: string;
+  readonly namespace: string;
+  readonly canonicalName: string;
+  readonly canonicalRevision: string;
+  readonly cluster: string;
+}
+
+/** `<workload>;<namespace>;<canonical service>;<canonical revision>;<cluster id>`; fewer than 5 parts = none. */
+export function parseEndpointWorkload(encoded: string): EndpointPeer | undefined {
+  const p = encoded.split(';');
+  if (p.length < 5) return undefined;
+  return { workload: p[0]!, namespace: p[1]!, canonicalName: p[2]!, canonicalRevision: p[3]!, cluster: p[4]! };
+}
+
+/** What the recorder reads from the live clusters (the ClusterManager): service and endpoint metadata. */
+export interface ClusterLookup {
+  get(name: string): {
+    readonly model: { readonly istioService?: IstioServiceModel | undefined };
+    allHosts(): ReadonlyArray<{ readonly key: string; readonly istioWorkload?: string | undefined }>;
+  } | undefined;
 }
 
 /** Istio's rule: `reporter` set to SERVER_GATEWAY → waypoint; else INBOUND listeners report as destination. */
@@ -90,7 +122,7 @@ export class IstioStatsRecorder {
   constructor(
     private readonly config: IstioStatsFilterModel,
     direction: ListenerModel['trafficDirection'] | undefined,
-    private readonly clusters: Pick<ClusterManager, 'get'>,
+    private readonly clusters: ClusterLookup,
     metrics: IstioMetrics = istioMetrics(),
   ) {
     this.metrics = metrics;
@@ -134,11 +166,28 @@ export class IstioStatsRecorder {
     const clusterName = info.upstreamClusterName;
     let cd = this.byCluster.get(clusterName);
     if (!cd) this.byCluster.set(clusterName, (cd = this.clusterDestinations(clusterName)));
-    if (cd.fixed) return cd.fixed;
-    const host = this.fallbackHost(info);
-    let d = cd.byHost.get(host);
-    if (!d) cd.byHost.set(host, (d = this.makeDestination(host, this.serviceNameOf(clusterName, host))));
-    return d;
+    let d = cd.fixed;
+    if (!d) {
+      const host = this.fallbackHost(info);
+      d = cd.byHost.get(host);
+      if (!d) cd.byHost.set(host, (d = this.makeDestination(host, this.serviceNameOf(clusterName, host))));
+    }
+    // A client sidecar reads the peer from the endpoint's metadata (Istio's extractEndpointMetadata).
+    if (this.reporter !== 'source' || info.upstreamHost === '') return d;
+    let workload = cd.workloadByHost.get(info.upstreamHost);
+    if (workload === undefined) cd.workloadByHost.set(info.upstreamHost, (workload = this.endpointWorkload(clusterName, info.upstreamHost)));
+    if (workload === '') return d;
+    let p = d.withPeer.get(workload);
+    if (!p) d.withPeer.set(workload, (p = this.makeDestination(d.serviceHost, d.serviceName, parseEndpointWorkload(workload))));
+    return p;
+  }
+
+  /** The `istio.workload` metadata of the cluster's endpoint at `hostKey` ('' = none; looked up once per address). */
+  private endpointWorkload(clusterName: string, hostKey: string): string {
+    const cluster = this.clusters.get(clusterName);
+    if (!cluster) return '';
+    for (const h of cluster.allHosts()) if (h.key === hostKey) return parseEndpointWorkload(h.istioWorkload ?? '') ? h.istioWorkload! : '';
+    return '';
   }
 
   /** The Host header when the fallback is on, else "". */
@@ -159,36 +208,39 @@ export class IstioStatsRecorder {
    */
   private clusterDestinations(clusterName: string): ClusterDestinations {
     const byHost = new Map<string, Destination>();
-    if (clusterName === '' || SPECIAL_CLUSTERS.has(clusterName)) return { fixed: undefined, byHost };
+    const workloadByHost = new Map<string, string>();
+    if (clusterName === '' || SPECIAL_CLUSTERS.has(clusterName)) return { fixed: undefined, byHost, workloadByHost };
     const svc = this.clusters.get(clusterName)?.model.istioService;
     if (svc?.host !== undefined) {
       const name = svc.name ?? svc.host.slice(0, svc.host.indexOf('.') >= 0 ? svc.host.indexOf('.') : undefined);
-      return { fixed: this.makeDestination(svc.host, name), byHost };
+      return { fixed: this.makeDestination(svc.host, name), byHost, workloadByHost };
     }
     // Istio's outbound cluster names carry the service host: outbound|<port>|<subset>|<host>.
     const parts = clusterName.split('|');
     if (parts.length === 4 && parts[0] === 'outbound' && parts[3] !== '') {
       const host = parts[3]!;
       const dot = host.indexOf('.');
-      return { fixed: this.makeDestination(host, dot >= 0 ? host.slice(0, dot) : host), byHost };
+      return { fixed: this.makeDestination(host, dot >= 0 ? host.slice(0, dot) : host), byHost, workloadByHost };
     }
-    return { fixed: undefined, byHost };
+    return { fixed: undefined, byHost, workloadByHost };
   }
 
-  /** The peer-side labels for a destination service (host, name; "" = not known). */
-  private makeDestination(serviceHost: string, serviceName: string): Destination {
+  /** The peer-side labels for a destination service (host, name; "" = not known), and the endpoint's peer if known. */
+  private makeDestination(serviceHost: string, serviceName: string, peer?: EndpointPeer): Destination {
     const n = this.node;
     const t = (name: string, value: string): Tag => ({ name, value });
+    const or = (v: string | undefined, dflt: string): string => (v ? v : dflt);
     let peerTags: Tag[];
     if (this.reporter === 'source') {
       peerTags = [
         t('source_workload', n.workloadName), t('source_canonical_service', n.canonicalName), t('source_canonical_revision', n.canonicalRevision),
         t('source_workload_namespace', n.namespace), t('source_principal', UNKNOWN), t('source_app', n.app), t('source_version', n.version),
         t('source_cluster', n.clusterId),
-        t('destination_workload', UNKNOWN), t('destination_workload_namespace', UNKNOWN), t('destination_principal', UNKNOWN),
+        t('destination_workload', or(peer?.workload, UNKNOWN)), t('destination_workload_namespace', or(peer?.namespace, UNKNOWN)), t('destination_principal', UNKNOWN),
         t('destination_app', UNKNOWN), t('destination_version', UNKNOWN), t('destination_service', serviceHost || UNKNOWN),
-        t('destination_canonical_service', UNKNOWN), t('destination_canonical_revision', 'latest'),
-        t('destination_service_name', serviceName || UNKNOWN), t('destination_service_namespace', UNKNOWN), t('destination_cluster', UNKNOWN),
+        t('destination_canonical_service', or(peer?.canonicalName, UNKNOWN)), t('destination_canonical_revision', or(peer?.canonicalRevision, 'latest')),
+        t('destination_service_name', serviceName || UNKNOWN), t('destination_service_namespace', or(peer?.namespace, UNKNOWN)),
+        t('destination_cluster', or(peer?.cluster, UNKNOWN)),
       ];
     } else {
       const source = [
@@ -207,7 +259,7 @@ export class IstioStatsRecorder {
         t('destination_service_namespace', n.namespace), t('destination_cluster', n.clusterId),
       ];
     }
-    return { peerTags, series: new Map() };
+    return { serviceHost, serviceName, peerTags, series: new Map(), withPeer: new Map() };
   }
 
   private buildSeries(dest: Destination, grpc: boolean, code: number, status: number, flags: number): Series {

@@ -252,6 +252,7 @@ export function decodeLoadAssignment(la: ProtoObj | undefined, path: string, ctx
         localityWeight,
         hashKey: typeof e.metadata?.filter_metadata?.['envoy.lb']?.hash_key === 'string' ? e.metadata.filter_metadata['envoy.lb'].hash_key : '',
         assignmentPolicy,
+        istioWorkload: typeof e.metadata?.filter_metadata?.istio?.workload === 'string' ? e.metadata.filter_metadata.istio.workload : undefined,
       });
     });
   });

@@ -9,7 +9,7 @@ import { istioStatsFilter, wasmFilter } from '../../../src/extensions/http-filte
 import { StreamInfo } from '../../../src/http/stream-info';
 import type { IstioStatsFilterModel } from '../../../src/snapshot/model';
 import { IstioMetrics } from '../../../src/stats/istio/istio-metrics';
-import { IstioStatsRecorder, istioReporter } from '../../../src/stats/istio/istio-recorder';
+import { IstioStatsRecorder, istioReporter, parseEndpointWorkload } from '../../../src/stats/istio/istio-recorder';
 import { renderPrometheus } from '../../../src/stats/prometheus';
 import { StatsStore } from '../../../src/stats/store';
 import { DecodeContext } from '../../../src/xds/resources/decode-context';
@@ -98,4 +98,10 @@ t.test('recorder: waypoint labels, drop and tags_to_remove', async (t) => {
   t.notMatch(body, /istio_request_bytes/, 'a dropped metric is not reported');
   t.match(body, `istio_response_bytes_count{${want.replace(',response_flags="UH"', '')}} 2\n`, 'tags_to_remove applies to that metric only');
   t.match(body, `istio_request_duration_milliseconds_count{${want}} 2\n`);
+});
+
+t.test("istiod's endpoint encoding (waypoint dump: httpbin;default;httpbin;v1;snorlax)", async (t) => {
+  t.same(parseEndpointWorkload('httpbin;default;httpbin;v1;snorlax'), { workload: 'httpbin', namespace: 'default', canonicalName: 'httpbin', canonicalRevision: 'v1', cluster: 'snorlax' });
+  t.equal(parseEndpointWorkload('httpbin;default;httpbin;v1'), undefined, 'fewer than five parts: no peer');
+  t.same(parseEndpointWorkload(';;;;'), { workload: '', namespace: '', canonicalName: '', canonicalRevision: '', cluster: '' });
 });
