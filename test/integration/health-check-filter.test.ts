@@ -37,7 +37,7 @@ async function setup(t: Test, hcConfig: Record<string, unknown>, clusters: TestC
     },
   });
   (cfg as { node?: unknown }).node = { id: 'n1', cluster: 'local-svc' };
-  const proxy = await startLegate({ configYaml: JSON.stringify(cfg) });
+  const proxy = await startLegate({ configYaml: JSON.stringify(cfg), readyTimeoutMs: 45_000 });
   t.teardown(() => proxy.stop());
   // Our own connection pool, closed before the proxy stops (keep-alive would hold its drain).
   const agent = new Agent();
