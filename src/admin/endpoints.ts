@@ -8,9 +8,11 @@
  *   GET  /memory            envoy.admin.v3.MemoryInfo from process.memoryUsage()
  *   POST /drain_listeners   `?inboundonly`, `?graceful`
  *   GET  /certs             envoy.admin.v3.Certificates: none (no TLS)
+ *   POST /reopen_logs       reopen access-log files (as SIGUSR1 does)
  *
  * Bodies, status codes and messages follow Envoy's admin handlers (source/server/admin/*.cc).
  */
+import { reopenAccessLogs } from '../access-log/access-logger';
 import { LOG_LEVELS, activeLoggersText, isLoggerName, parseLogLevel, setComponentLevel, setLevel, type LogLevel } from '../common/logger';
 import type { ListenerModel, SocketAddress } from '../snapshot/model';
 import type { AdminHandler } from './admin-server';
@@ -70,6 +72,14 @@ export function registerAdminEndpoints(admin: AdminRegistry, listeners: Listener
     handle: (url) => {
       const inboundOnly = url.searchParams.has('inboundonly');
       listeners.drainWhere((m) => !inboundOnly || m.trafficDirection === 'INBOUND');
+      return { status: 200, contentType: TEXT, body: 'OK\n' };
+    },
+  });
+  admin.register('/reopen_logs', {
+    help: 'reopen access logs',
+    mutates: true,
+    handle: () => {
+      reopenAccessLogs();
       return { status: 200, contentType: TEXT, body: 'OK\n' };
     },
   });

@@ -12,10 +12,10 @@ import { bootstrapJson } from './bootstrap-builder';
 
 const ENDPOINTS = [
   '/', '/certs', '/clusters', '/config_dump', '/drain_listeners', '/healthcheck/fail', '/healthcheck/ok', '/help',
-  '/listeners', '/logging', '/memory', '/quitquitquit', '/ready', '/reset_counters', '/runtime', '/runtime_modify',
+  '/listeners', '/logging', '/memory', '/quitquitquit', '/ready', '/reopen_logs', '/reset_counters', '/runtime', '/runtime_modify',
   '/server_info', '/stats', '/stats/prometheus',
 ];
-const MUTATING = ['/drain_listeners', '/healthcheck/fail', '/healthcheck/ok', '/logging', '/quitquitquit', '/reset_counters', '/runtime_modify'];
+const MUTATING = ['/drain_listeners', '/healthcheck/fail', '/healthcheck/ok', '/logging', '/quitquitquit', '/reopen_logs', '/reset_counters', '/runtime_modify'];
 
 /** True when a TCP connection to the port is accepted. */
 function accepts(port: number): Promise<boolean> {
