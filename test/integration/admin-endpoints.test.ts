@@ -3,7 +3,11 @@
  * /logging, /runtime, /runtime_modify, /memory, /certs, /reset_counters and /drain_listeners,
  * against the real binary over real sockets.
  */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import t from 'tap';
 import { Agent, request } from 'undici';
 import { startH1Backend } from '../fakes/h1-backend';
@@ -58,6 +62,20 @@ t.test('admin endpoints', async (t) => {
     const unknown = await proxy.admin('/nope');
     t.equal(unknown.status, 404);
     t.match(unknown.body, /^invalid path\. admin commands are:/);
+  });
+
+  const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => fs.existsSync(p));
+  t.test('the home page renders in a headless browser', { skip: chromium ? false : 'no Chromium on this machine' }, async (t) => {
+    const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars'];
+    const url = `http://127.0.0.1:${adminPort}/`;
+    const dom = spawnSync(chromium!, [...flags, '--dump-dom', url], { encoding: 'utf8', timeout: 90_000 });
+    t.match(dom.stdout, /<h1>Legate Admin<\/h1>/, 'the browser parsed the page');
+    const rows = (dom.stdout.match(/<tr[ >]/g) ?? []).length;
+    t.equal(rows, ENDPOINTS.length, 'a header row and one row per endpoint other than /');
+    const png = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'legate-admin-')), 'home.png');
+    spawnSync(chromium!, [...flags, '--window-size=1000,900', `--screenshot=${png}`, url], { timeout: 90_000 });
+    const bytes = fs.existsSync(png) ? fs.readFileSync(png) : Buffer.alloc(0);
+    t.ok(bytes.length > 5000 && bytes.subarray(1, 4).toString() === 'PNG', `screenshot written (${bytes.length} bytes, ${png})`);
   });
 
   t.test('mutating endpoints answer only POST', async (t) => {
