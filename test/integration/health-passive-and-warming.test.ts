@@ -96,4 +96,25 @@ t.test('an EDS cluster with health checks warms until the first checks are in; h
   const deadline2 = Date.now() + 10_000;
   while ((await hostFlags(proxy, 'keep', b.address)) !== '(absent)' && Date.now() < deadline2) await new Promise((r) => setTimeout(r, 50));
   t.equal(await hostFlags(proxy, 'keep', b.address), '(absent)', 'removed once it fails a check');
+
+  // After initialization, a new health-checked cluster warms: it is not served (absent from
+  // /clusters) until its first checks are in, and appears with its hosts already checked.
+  a.setHealthCheckDelay(1500);
+  cp.setResources(TYPE.endpoints, [
+    { name: 'keep', value: assignment('keep', [a.address]) },
+    { name: 'drop', value: assignment('drop', [a.address]) },
+    { name: 'late', value: assignment('late', [a.address]) },
+  ]);
+  cp.setResources(TYPE.cluster, [
+    { name: 'keep', value: edsCluster('keep', { health_checks: [hc] }) },
+    { name: 'drop', value: edsCluster('drop', { health_checks: [hc], ignore_health_on_host_removal: true }) },
+    { name: 'late', value: edsCluster('late', { health_checks: [hc] }) },
+  ]);
+  const pushed = Date.now();
+  let first = '(absent)';
+  while (first === '(absent)' && Date.now() - pushed < 20_000) {
+    first = await hostFlags(proxy, 'late', a.address);
+    if (first === '(absent)') await new Promise((r) => setTimeout(r, 20));
+  }
+  t.equal(first, 'healthy', `the new cluster was served only once checked (after ${Date.now() - pushed} ms; first check takes 1.5 s)`);
 });
