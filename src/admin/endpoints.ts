@@ -70,6 +70,10 @@ export function registerAdminEndpoints(admin: AdminRegistry, listeners: Listener
     help: 'drain listeners (?inboundonly: only INBOUND ones; ?graceful: graceful drain)',
     mutates: true,
     handle: (url) => {
+      const graceful = url.searchParams.has('graceful');
+      // Envoy's answer; with `graceful`, skip_exit means "drain connections but keep listening",
+      // which Legate's drain cannot separate: refused rather than silently doing something else.
+      if (url.searchParams.has('skip_exit')) return { status: 400, contentType: TEXT, body: graceful ? 'skip_exit is not supported by Legate\n' : 'skip_exit requires graceful\n' };
       const inboundOnly = url.searchParams.has('inboundonly');
       listeners.drainWhere((m) => !inboundOnly || m.trafficDirection === 'INBOUND');
       return { status: 200, contentType: TEXT, body: 'OK\n' };

@@ -147,6 +147,7 @@ t.test('admin endpoints', async (t) => {
     t.equal((await proxy.admin('/drain_listeners?inboundonly', 'POST')).status, 200);
     t.notOk(await accepts(inboundPort), 'the inbound listener stopped accepting');
     t.ok(await accepts(outboundPort), 'the outbound one still accepts');
+    t.same(await proxy.admin('/drain_listeners?skip_exit', 'POST'), { status: 400, body: 'skip_exit requires graceful\n' });
     t.equal((await proxy.admin('/drain_listeners?graceful', 'POST')).status, 200);
     t.notOk(await accepts(outboundPort), 'now every listener is drained');
     t.equal((await proxy.admin('/ready')).status, 200, 'the admin API keeps answering');
