@@ -2,15 +2,6 @@ import { TimeSlicer, runInSlices, runToCompletion } from '../common/time-slices'
 import type { ClusterModel } from '../snapshot/model';
 import { Cluster } from './cluster';
 
-/**
- * Owns every cluster by name. Reconciling a new set of cluster models keeps the
- * Cluster objects (and their hosts and connections) whose config hash did not change.
- *
- * A reconcile is a sequence of steps ({@link reconcileSteps}) that can run in one go (startup:
- * {@link reconcile}) or spread over event-loop turns ({@link reconcileInSlices}: an xDS push of
- * 1,000 clusters costs tens of ms of Cluster/Host construction, more than a request should wait).
- * Either way the router sees the old cluster map until one synchronous swap installs the new one.
- */
 export interface ReconcileOptions {
   /**
    * New or changed clusters with active health checks wait for their first checks before
@@ -20,6 +11,15 @@ export interface ReconcileOptions {
   readonly warmHealthChecked?: boolean;
 }
 
+/**
+ * Owns every cluster by name. Reconciling a new set of cluster models keeps the
+ * Cluster objects (and their hosts and connections) whose config hash did not change.
+ *
+ * A reconcile is a sequence of steps ({@link reconcileSteps}) that can run in one go (startup:
+ * {@link reconcile}) or spread over event-loop turns ({@link reconcileInSlices}: an xDS push of
+ * 1,000 clusters costs tens of ms of Cluster/Host construction, more than a request should wait).
+ * Either way the router sees the old cluster map until one synchronous swap installs the new one.
+ */
 export class ClusterManager {
   private clusters = new Map<string, Cluster>();
   /**
@@ -119,21 +119,19 @@ export class ClusterManager {
 
   /** The existing cluster when its config is unchanged (endpoints brought up to date), else a new one. */
   private keepOrBuild(m: ClusterModel): Cluster {
-    const prev = this.warming.get(m.name) ?? this.clusters.get(m.name);
-    if (prev === undefined || prev.model.hash !== m.hash) return new Cluster(m);
-    // Same cluster config: keep it (and its connections); only the endpoints may differ.
-    if (prev.model.endpoints !== m.endpoints) prev.updateEndpoints(m);
-    return prev;
+    // The warming version first (it is the newest), then the one serving.
+    for (const prev of [this.warming.get(m.name), this.clusters.get(m.name)]) {
+      if (prev === undefined || prev.model.hash !== m.hash) continue;
+      // Same cluster config: keep it (and its connections); only the endpoints may differ.
+      if (prev.model.endpoints !== m.endpoints) prev.updateEndpoints(m);
+      return prev;
+    }
+    return new Cluster(m);
   }
 
   /** Resolves when every cluster has its first host list. */
   async initialized(): Promise<void> {
     await Promise.all([...this.clusters.values(), ...this.warming.values()].map((c) => c.initialized));
-  }
-
-  /** Names of clusters warming on their first health checks. */
-  warmingNames(): string[] {
-    return [...this.warming.keys()];
   }
 
   destroy(): void {

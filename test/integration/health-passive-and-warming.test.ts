@@ -117,4 +117,23 @@ t.test('an EDS cluster with health checks warms until the first checks are in; h
     if (first === '(absent)') await new Promise((r) => setTimeout(r, 20));
   }
   t.equal(first, 'healthy', `the new cluster was served only once checked (after ${Date.now() - pushed} ms; first check takes 1.5 s)`);
+
+  // A changed health-checked cluster warms too; the version it replaces serves meanwhile.
+  const maxConnections = async (): Promise<string> => /late::default_priority::max_connections::(\d+)/.exec((await proxy.admin('/clusters')).body)?.[1] ?? '(absent)';
+  t.equal(await maxConnections(), '1024');
+  cp.setResources(TYPE.cluster, [
+    { name: 'keep', value: edsCluster('keep', { health_checks: [hc] }) },
+    { name: 'drop', value: edsCluster('drop', { health_checks: [hc], ignore_health_on_host_removal: true }) },
+    { name: 'late', value: edsCluster('late', { health_checks: [hc], circuit_breakers: { thresholds: [{ max_connections: 77 }] } }) },
+  ]);
+  const changed = Date.now();
+  const seen = new Set<string>();
+  let version = '1024';
+  while (version !== '77' && Date.now() - changed < 20_000) {
+    version = await maxConnections();
+    seen.add(`${version} ${await hostFlags(proxy, 'late', a.address)}`);
+    if (version !== '77') await new Promise((r) => setTimeout(r, 20));
+  }
+  t.equal(version, '77', `the new version took over (after ${Date.now() - changed} ms)`);
+  t.same([...seen].sort(), ['1024 healthy', '77 healthy'], 'the old version served (healthy) until the new one had been checked');
 });
