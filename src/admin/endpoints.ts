@@ -96,7 +96,7 @@ export function registerAdminEndpoints(admin: AdminRegistry, listeners: Listener
 
 /**
  * Envoy's handlerLogging: with no parameter, the list; `level` sets every logger; one
- * `<name>=<level>` or `paths=name:level,...` sets those. A bad request gets 404, the error,
+ * `<name>=<level>` or `paths=name:level,...` sets those. A bad request gets 400, the error,
  * the usage and the list (as Envoy answers).
  */
 function logging(url: URL): { status: number; contentType: string; body: string } {
@@ -104,7 +104,7 @@ function logging(url: URL): { status: number; contentType: string; body: string 
   let body = '';
   let status = 200;
   if (error) {
-    status = 404;
+    status = 400;
     body += `error: ${error}\n\n`;
     body += 'usage: /logging?<name>=<level> (change single level)\n';
     body += 'usage: /logging?paths=name1:level1,name2:level2,... (change multiple levels)\n';
@@ -129,10 +129,11 @@ function changeLogLevels(params: URLSearchParams): string | undefined {
     return undefined;
   }
   const pairs: Array<[string, string]> = key === 'paths'
-    ? value.split(',').map((p) => { const i = p.indexOf(':'); return i < 0 ? [p, ''] : [p.slice(0, i), p.slice(i + 1)]; })
+    ? value.split(',').filter((p) => p.trim() !== '').map((p) => { const i = p.indexOf(':'); return i < 0 ? [p, ''] : [p.slice(0, i), p.slice(i + 1)]; })
     : [[key, value]];
   const valid: Array<[string, LogLevel]> = [];
   for (const [name, lv] of pairs) {
+    if (key === 'paths' && (name === '' || lv === '')) return 'empty logger name or empty logger level';
     const level = parseLogLevel(lv);
     if (!level) return `unknown logger level`;
     if (!isLoggerName(name)) return `unknown logger name`;

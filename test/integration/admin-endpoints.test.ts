@@ -111,13 +111,15 @@ t.test('admin endpoints', async (t) => {
     r = await proxy.admin('/logging?level=warning', 'POST');
     t.notMatch(r.body, /: (trace|debug|info|error)\n/, 'every logger at warning');
     r = await proxy.admin('/logging?nosuchlogger=debug', 'POST');
-    t.equal(r.status, 404);
+    t.equal(r.status, 400);
     t.match(r.body, /^error: unknown logger name\n\nusage: \/logging\?<name>=<level>/);
     r = await proxy.admin('/logging?upstream=loud', 'POST');
-    t.equal(r.status, 404);
+    t.equal(r.status, 400);
     t.match(r.body, /error: unknown logger level/);
     r = await proxy.admin('/logging?level=info&upstream=debug', 'POST');
     t.match(r.body, /error: invalid number of parameters/);
+    r = await proxy.admin('/logging?paths=router', 'POST');
+    t.match(r.body, /error: empty logger name or empty logger level/);
     await proxy.admin('/logging?level=info', 'POST');
   });
 
