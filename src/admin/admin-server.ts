@@ -1,13 +1,7 @@
 /**
- * The admin listener (Envoy's admin API, the endpoints this build has):
- *   GET  /                 HTML index of the endpoints
- *   GET  /help             text list of the endpoints
- *   GET  /ready            200 "LIVE" once listeners are bound and the initial config applied, else 503 + state
- *   GET  /server_info      JSON envoy.admin.v3.ServerInfo
- *   GET  /clusters         cluster and host state as Envoy prints it
- *   POST /quitquitquit     clean exit
- *   POST /healthcheck/fail, /healthcheck/ok
- * Mutating endpoints answer only POST, as Envoy's do.
+ * The admin listener (Envoy's admin API). It serves `/` (HTML home page) and `/help` itself;
+ * every other endpoint is registered by its owner (server.ts, stats/admin-endpoints.ts,
+ * admin/endpoints.ts). Mutating endpoints answer only POST, as Envoy's do.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { logger } from '../common/logger';

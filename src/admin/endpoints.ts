@@ -8,9 +8,11 @@
  *   GET  /memory            envoy.admin.v3.MemoryInfo from process.memoryUsage()
  *   POST /drain_listeners   `?inboundonly`, `?graceful`
  *   GET  /certs             envoy.admin.v3.Certificates: none (no TLS)
+ *   POST /reopen_logs       reopen access-log files (as SIGUSR1 does)
  *
  * Bodies, status codes and messages follow Envoy's admin handlers (source/server/admin/*.cc).
  */
+import { reopenAccessLogs } from '../access-log/access-logger';
 import { LOG_LEVELS, activeLoggersText, isLoggerName, parseLogLevel, setComponentLevel, setLevel, type LogLevel } from '../common/logger';
 import type { ListenerModel, SocketAddress } from '../snapshot/model';
 import type { AdminHandler } from './admin-server';
@@ -68,8 +70,20 @@ export function registerAdminEndpoints(admin: AdminRegistry, listeners: Listener
     help: 'drain listeners (?inboundonly: only INBOUND ones; ?graceful: graceful drain)',
     mutates: true,
     handle: (url) => {
+      const graceful = url.searchParams.has('graceful');
+      // Envoy's answer; with `graceful`, skip_exit means "drain connections but keep listening",
+      // which Legate's drain cannot separate: refused rather than silently doing something else.
+      if (url.searchParams.has('skip_exit')) return { status: 400, contentType: TEXT, body: graceful ? 'skip_exit is not supported by Legate\n' : 'skip_exit requires graceful\n' };
       const inboundOnly = url.searchParams.has('inboundonly');
       listeners.drainWhere((m) => !inboundOnly || m.trafficDirection === 'INBOUND');
+      return { status: 200, contentType: TEXT, body: 'OK\n' };
+    },
+  });
+  admin.register('/reopen_logs', {
+    help: 'reopen access logs',
+    mutates: true,
+    handle: () => {
+      reopenAccessLogs();
       return { status: 200, contentType: TEXT, body: 'OK\n' };
     },
   });
@@ -82,7 +96,7 @@ export function registerAdminEndpoints(admin: AdminRegistry, listeners: Listener
 
 /**
  * Envoy's handlerLogging: with no parameter, the list; `level` sets every logger; one
- * `<name>=<level>` or `paths=name:level,...` sets those. A bad request gets 404, the error,
+ * `<name>=<level>` or `paths=name:level,...` sets those. A bad request gets 400, the error,
  * the usage and the list (as Envoy answers).
  */
 function logging(url: URL): { status: number; contentType: string; body: string } {
@@ -90,7 +104,7 @@ function logging(url: URL): { status: number; contentType: string; body: string 
   let body = '';
   let status = 200;
   if (error) {
-    status = 404;
+    status = 400;
     body += `error: ${error}\n\n`;
     body += 'usage: /logging?<name>=<level> (change single level)\n';
     body += 'usage: /logging?paths=name1:level1,name2:level2,... (change multiple levels)\n';
@@ -115,10 +129,11 @@ function changeLogLevels(params: URLSearchParams): string | undefined {
     return undefined;
   }
   const pairs: Array<[string, string]> = key === 'paths'
-    ? value.split(',').map((p) => { const i = p.indexOf(':'); return i < 0 ? [p, ''] : [p.slice(0, i), p.slice(i + 1)]; })
+    ? value.split(',').filter((p) => p.trim() !== '').map((p) => { const i = p.indexOf(':'); return i < 0 ? [p, ''] : [p.slice(0, i), p.slice(i + 1)]; })
     : [[key, value]];
   const valid: Array<[string, LogLevel]> = [];
   for (const [name, lv] of pairs) {
+    if (key === 'paths' && (name === '' || lv === '')) return 'empty logger name or empty logger level';
     const level = parseLogLevel(lv);
     if (!level) return `unknown logger level`;
     if (!isLoggerName(name)) return `unknown logger name`;

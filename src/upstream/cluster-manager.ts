@@ -2,6 +2,15 @@ import { TimeSlicer, runInSlices, runToCompletion } from '../common/time-slices'
 import type { ClusterModel } from '../snapshot/model';
 import { Cluster } from './cluster';
 
+export interface ReconcileOptions {
+  /**
+   * New or changed clusters with active health checks wait for their first checks before
+   * serving (Envoy warms clusters added after the cluster manager initialized; during
+   * initialization the server's readiness waits for them instead).
+   */
+  readonly warmHealthChecked?: boolean;
+}
+
 /**
  * Owns every cluster by name. Reconciling a new set of cluster models keeps the
  * Cluster objects (and their hosts and connections) whose config hash did not change.
@@ -13,6 +22,12 @@ import { Cluster } from './cluster';
  */
 export class ClusterManager {
   private clusters = new Map<string, Cluster>();
+  /**
+   * Envoy's warming clusters: built by an xDS update after initialization, health-checked, and
+   * waiting for the first check of each host. The router keeps seeing the version they replace
+   * (or no cluster of that name) until they are promoted.
+   */
+  private readonly warming = new Map<string, Cluster>();
   /** The sliced reconcile in progress, if any: the next one starts after it (they diff against the map it installs). */
   private reconciling: Promise<void> = Promise.resolve();
   private destroyed = false;
@@ -36,8 +51,8 @@ export class ClusterManager {
    * service and the clusters it dropped are stopped.
    * @param slicer the caller's slice clock, when it has used part of the current slice already.
    */
-  reconcileInSlices(models: readonly ClusterModel[], slicer: TimeSlicer = new TimeSlicer()): Promise<void> {
-    const run = this.reconciling.then(() => runInSlices(this.reconcileSteps(models), slicer));
+  reconcileInSlices(models: readonly ClusterModel[], slicer: TimeSlicer = new TimeSlicer(), options: ReconcileOptions = {}): Promise<void> {
+    const run = this.reconciling.then(() => runInSlices(this.reconcileSteps(models, options.warmHealthChecked === true), slicer));
     // A failure belongs to this caller; the next reconcile still runs.
     this.reconciling = run.catch(() => undefined);
     return run;
@@ -54,7 +69,7 @@ export class ClusterManager {
    * 3. Stop what the new map dropped. Requests in flight hold their own Cluster/Host references
    *    and finish on them; stopping only drains idle connections.
    */
-  private *reconcileSteps(models: readonly ClusterModel[]): Generator<void> {
+  private *reconcileSteps(models: readonly ClusterModel[], warm = false): Generator<void> {
     const next = new Map<string, Cluster>();
     for (const m of models) {
       next.set(m.name, this.keepOrBuild(m));
@@ -66,6 +81,23 @@ export class ClusterManager {
       }
     }
     const previous = this.clusters;
+    // A warming cluster the new config no longer has (dropped, or changed again) is discarded.
+    for (const [name, c] of this.warming) {
+      if (next.get(name) === c) continue;
+      this.warming.delete(name);
+      c.stop();
+    }
+    if (warm) {
+      for (const [name, c] of next) {
+        if (previous.get(name) === c || !c.healthChecker || c.isInitialized) continue;
+        // Serve what was there until the first checks are in (Envoy: warming_clusters_).
+        this.warming.set(name, c);
+        const old = previous.get(name);
+        if (old) next.set(name, old);
+        else next.delete(name);
+        void c.initialized.then(() => this.promote(name, c));
+      }
+    }
     this.clusters = next;
     for (const [name, c] of previous) {
       if (next.get(name) === c) continue;
@@ -74,22 +106,38 @@ export class ClusterManager {
     }
   }
 
+  /** A warming cluster had its first health checks: it replaces the version serving. */
+  private promote(name: string, c: Cluster): void {
+    if (this.warming.get(name) !== c || this.destroyed) return;
+    this.warming.delete(name);
+    const old = this.clusters.get(name);
+    const next = new Map(this.clusters);
+    next.set(name, c);
+    this.clusters = next;
+    if (old && old !== c) old.stop();
+  }
+
   /** The existing cluster when its config is unchanged (endpoints brought up to date), else a new one. */
   private keepOrBuild(m: ClusterModel): Cluster {
-    const prev = this.clusters.get(m.name);
-    if (prev === undefined || prev.model.hash !== m.hash) return new Cluster(m);
-    // Same cluster config: keep it (and its connections); only the endpoints may differ.
-    if (prev.model.endpoints !== m.endpoints) prev.updateEndpoints(m);
-    return prev;
+    // The warming version first (it is the newest), then the one serving.
+    for (const prev of [this.warming.get(m.name), this.clusters.get(m.name)]) {
+      if (prev === undefined || prev.model.hash !== m.hash) continue;
+      // Same cluster config: keep it (and its connections); only the endpoints may differ.
+      if (prev.model.endpoints !== m.endpoints) prev.updateEndpoints(m);
+      return prev;
+    }
+    return new Cluster(m);
   }
 
   /** Resolves when every cluster has its first host list. */
   async initialized(): Promise<void> {
-    await Promise.all([...this.clusters.values()].map((c) => c.initialized));
+    await Promise.all([...this.clusters.values(), ...this.warming.values()].map((c) => c.initialized));
   }
 
   destroy(): void {
     this.destroyed = true;
+    for (const c of this.warming.values()) c.destroy();
+    this.warming.clear();
     for (const c of this.clusters.values()) c.destroy();
   }
 }

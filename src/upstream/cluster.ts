@@ -71,8 +71,11 @@ export class Cluster {
   readonly initialized: Promise<void>;
   private markInitialized!: () => void;
 
+  /** True once `initialized` has resolved (read synchronously by cluster warming). */
+  isInitialized = false;
+
   constructor(public model: ClusterModel, hcOptions?: Pick<HealthCheckerOptions, 'clock' | 'random' | 'proberFactory'>) {
-    this.initialized = new Promise((resolve) => (this.markInitialized = resolve));
+    this.initialized = new Promise((resolve) => (this.markInitialized = () => { this.isInitialized = true; resolve(); }));
     const openConnections = (): number => this.openConnections();
     this.resources = [
       new ResourceManager(model.circuitBreakers, openConnections, this.stats),

@@ -97,6 +97,8 @@ export class XdsManager {
   /** Resolves once the initial LDS/CDS responses are in and nothing is warming. */
   readonly ready: Promise<void> = new Promise((r) => (this.readyResolve = r));
   private isReady = false;
+  /** The initial configuration is serving, health-check warming included: later clusters warm. */
+  private initialized = false;
   private closed = false;
   /** `cluster_manager.cds.*` and `listener_manager.lds.*` (Envoy's subscription stats). */
   private readonly subscriptionStats = new Map<string, ReturnType<typeof subscriptionStats>>([
@@ -297,7 +299,7 @@ export class XdsManager {
     const clusters = this.activeClusters(clusterModels);
     const listeners = this.listenerSpecs(listenerModels);
 
-    await this.clusterManager.reconcileInSlices(clusters.active, slicer);
+    await this.clusterManager.reconcileInSlices(clusters.active, slicer, { warmHealthChecked: this.initialized });
     const bindErrors = await this.listenerManager.apply(listeners.specs);
     for (const e of bindErrors) log.error(e);
 
@@ -308,6 +310,7 @@ export class XdsManager {
       // Envoy's cluster init also waits for the first health check of every initial host of a
       // health-checked cluster (ClusterImplBase::onPreInitComplete); the apply chain does not wait.
       void this.clusterManager.initialized().then(() => {
+        this.initialized = true;
         log.info('initial xDS configuration applied');
         this.readyResolve();
       });

@@ -6,7 +6,8 @@
 import t, { type Test } from 'tap';
 import { Agent, request } from 'undici';
 import { startH1Backend, type H1Backend } from '../fakes/h1-backend';
-import { freePort, startLegate, type LegateProcess } from '../fakes/legate-process';
+import { freePort, startLegate, writeTempConfig, type LegateProcess } from '../fakes/legate-process';
+import { runLegate } from './run-legate';
 import { bootstrapJson, type TestCluster } from './bootstrap-builder';
 
 const HC_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.health_check.v3.HealthCheck';
@@ -37,7 +38,7 @@ async function setup(t: Test, hcConfig: Record<string, unknown>, clusters: TestC
     },
   });
   (cfg as { node?: unknown }).node = { id: 'n1', cluster: 'local-svc' };
-  const proxy = await startLegate({ configYaml: JSON.stringify(cfg) });
+  const proxy = await startLegate({ configYaml: JSON.stringify(cfg), readyTimeoutMs: 45_000 });
   t.teardown(() => proxy.stop());
   // Our own connection pool, closed before the proxy stops (keep-alive would hold its drain).
   const agent = new Agent();
@@ -134,4 +135,19 @@ t.test('cluster_min_healthy_percentages: 503 when a cluster is below its minimum
   t.same(await check({ half: 50 }), ['200', '- health_check_ok_cluster_healthy'], '1 of 2 healthy meets 50 %');
   t.same(await check({ half: 75 }), ['503', 'LH health_check_failed_cluster_unhealthy'], 'but not 75 %');
   t.same(await check({ half: 0, nope: 10 }), ['503', 'LH health_check_failed_no_cluster_found'], 'a missing cluster fails the check');
+});
+
+t.test('bad health_check filter config: clear errors with field paths', async (t) => {
+  const errors = async (hcConfig: Record<string, unknown>): Promise<string> => {
+    const cfg = bootstrapJson({
+      adminPort: await freePort(), listenerPort: await freePort(), clusters: [{ name: 'app', endpoints: ['127.0.0.1:1'] }],
+      hcmExtra: { http_filters: [{ name: 'envoy.filters.http.health_check', typed_config: { '@type': HC_TYPE, ...hcConfig } }, ROUTER] },
+    });
+    const r = runLegate(['--mode', 'validate', '-c', writeTempConfig(JSON.stringify(cfg, null, 2))]);
+    t.equal(r.code, 1, 'rejected');
+    return r.stderr;
+  };
+  t.match(await errors({ headers: [] }), /http_filters\[0\]\.typed_config\.pass_through_mode: .*required/);
+  t.match(await errors({ pass_through_mode: false, cache_time: '5s' }), /http_filters\[0\]\.typed_config\.cache_time: cache_time must not be set when pass_through_mode is disabled/);
+  t.match(await errors({ pass_through_mode: false, cluster_min_healthy_percentages: { svc: { value: 150 } } }), /cluster_min_healthy_percentages\["svc"\]\.value: value must be greater than or equal to 0 and less than or equal to 100/);
 });
