@@ -262,8 +262,8 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
       const gs = endStream && headers['grpc-status'] !== undefined ? Number(headers['grpc-status']) : undefined;
       if (retry.retriesResponse(Number(headers[':status']), gs)) {
         if (this.tryRetry()) return;
-        // Retriable, but no retry left: the response goes to the client as it is.
-        info.setFlag('URX');
+        // Retriable, but no retry left (URX) or the retry circuit breaker is open (UO): the response goes to the client as it is.
+        this.flagRetryDenied();
       } else if (!endStream && this.grpc && retry.retriesGrpc && retry.remaining > 0) {
         this.hold(headers);
         return;
@@ -326,6 +326,13 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
 
   // === Retries ===
 
+  /** Why the last retry was refused: Envoy flags a retry limit URX and an open retry circuit breaker UO. */
+  private retryDenied: 'URX' | 'UO' | undefined;
+
+  private flagRetryDenied(): void {
+    if (this.retryDenied) this.info.setFlag(this.retryDenied);
+  }
+
   /**
    * Abandons the current attempt and schedules another after the back-off, if the policy
    * has a retry left, the request body is still held, and the cluster's max_retries allows.
@@ -337,10 +344,12 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
     const retries = this.resources!.retries;
     if (!retries.canCreate()) {
       scope.retryOverflow++;
+      this.retryDenied = 'UO';
       return false;
     }
     if (!retry.consume()) {
       scope.retryLimitExceeded++;
+      this.retryDenied = 'URX';
       return false;
     }
     scope.retry++;
@@ -408,7 +417,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
     const gs = trailers['grpc-status'];
     if (this.held && gs !== undefined && this.retry!.retriesGrpcStatus(Number(gs))) {
       if (this.tryRetry()) return;
-      this.info.setFlag('URX');
+      this.flagRetryDenied();
     }
     this.commitHeld();
     this.info.responseTrailers = trailers;
@@ -451,8 +460,10 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
     // the request was processed, so it is not retried. The client sees what Envoy would show
     // it: the response so far, then a reset.
     if (this.held) this.commitHeld();
-    if (!this.responseStarted && this.retry?.retriesFailure(f, this.upstreamReady) && this.tryRetry()) return;
-    if (!this.responseStarted && this.retry && this.retry.retriesFailure(f, this.upstreamReady)) this.info.setFlag('URX');
+    if (!this.responseStarted && this.retry?.retriesFailure(f, this.upstreamReady)) {
+      if (this.tryRetry()) return;
+      this.flagRetryDenied();
+    }
     this.info.upstreamTransportFailureReason = f.kind === 'connection_failure' ? f.message : '';
     // Envoy charges the router's 503 for an upstream that failed before answering (chargeUpstreamAbort).
     if (!this.responseStarted) this.clusterScope!.chargeCode(503);
