@@ -65,6 +65,14 @@ t.test('a host answering UNAVAILABLE is ejected, then brought back after base_ej
   t.equal(failed, 3, 'exactly consecutive_5xx (3) calls failed before the host left rotation');
   t.equal(await healthFlags(proxy, bad), '/failed_outlier_check', '/clusters flags the ejected host');
   t.equal(await healthFlags(proxy, good), 'healthy');
+  type ClustersJson = { cluster_statuses: Array<{ name: string; circuit_breakers: { thresholds: Array<Record<string, unknown>> }; host_statuses: Array<{ address: { socket_address: { port_value: number } }; health_status: Record<string, unknown> }> }> };
+  const json = JSON.parse((await proxy.admin('/clusters?format=json')).body) as ClustersJson;
+  const svc = json.cluster_statuses.find((c) => c.name === 'svc')!;
+  t.equal(svc.host_statuses.find((h) => h.address.socket_address.port_value === bad.port)?.health_status['failed_outlier_check'], true, '/clusters?format=json: failed_outlier_check');
+  t.same(svc.circuit_breakers.thresholds, [
+    { max_connections: 1024, max_pending_requests: 1024, max_requests: 1024, max_retries: 3 },
+    { priority: 'HIGH', max_connections: 1024, max_pending_requests: 1024, max_requests: 1024, max_retries: 3 },
+  ], '/clusters?format=json: circuit breaker thresholds per priority');
   t.equal(await stat(proxy, 'cluster.svc.outlier_detection.ejections_active'), 1);
   t.equal(await stat(proxy, 'cluster.svc.outlier_detection.ejections_enforced_consecutive_5xx'), 1);
   t.equal(await stat(proxy, 'cluster.svc.outlier_detection.ejections_enforced_total'), 1);
