@@ -119,3 +119,29 @@ t.test('with the default max_ejection_percent (10%) one of two hosts is never ej
   t.equal(await healthFlags(proxy, bad), 'healthy');
   t.ok((await stat(proxy, 'cluster.svc.outlier_detection.ejections_overflow'))! >= 1, 'ejections_overflow counts the refused ejections');
 });
+
+t.test('connect failures count as local-origin errors: a dead endpoint is ejected', async (t) => {
+  const good = await startGrpcBackend({ name: 'good', services: ['echo'] });
+  t.teardown(() => good.stop(100));
+  const deadPort = await freePort(); // nothing listens there
+  const listenerPort = await freePort();
+  const proxy = await startLegate({
+    configYaml: bootstrapText({
+      adminPort: await freePort(), listenerPort,
+      clusters: [{
+        name: 'svc', endpoints: [good.address, `127.0.0.1:${deadPort}`],
+        extra: { outlier_detection: { split_external_local_origin_errors: true, consecutive_local_origin_failure: 2, interval: '0.2s', base_ejection_time: '30s', max_ejection_percent: 50 } },
+      }],
+      routes: [{ match: { prefix: '/' }, route: { cluster: 'svc', timeout: '0s' } }],
+    }),
+  });
+  t.teardown(() => proxy.stop());
+  const client = createEchoClient(`127.0.0.1:${listenerPort}`);
+  t.teardown(() => client.close());
+  let failed = 0;
+  for (let i = 0; i < 20; i++) if (!(await client.unarySettled({})).ok) failed++;
+  t.equal(failed, 2, 'two connect failures, then the dead endpoint is out of rotation');
+  const { body } = await proxy.admin('/clusters');
+  t.match(body, new RegExp(`^svc::127\\.0\\.0\\.1:${deadPort}::health_flags::/failed_outlier_check$`, 'm'));
+  t.equal(await stat(proxy, 'cluster.svc.outlier_detection.ejections_enforced_consecutive_local_origin_failure'), 1);
+});
