@@ -1,6 +1,7 @@
 import type { ClusterManager } from '../upstream/cluster-manager';
 import type { Host } from '../upstream/host';
 import { HealthFlag } from '../health/health-flags';
+import type { CircuitBreakerThresholdsModel } from '../snapshot/model';
 
 /**
  * Admin /clusters in Envoy's text shape (clusters_handler.cc), or its JSON form
@@ -11,6 +12,7 @@ export function clustersText(cm: ClusterManager, json: boolean): string {
     name: c.name,
     observability_name: c.model.observabilityName,
     added_via_api: false,
+    circuit_breakers: { thresholds: [thresholdsJson(c.model.circuitBreakers, undefined), thresholdsJson(c.model.circuitBreakersHigh, 'HIGH')] },
     host_statuses: c.allHosts().map((h) => hostJson(h)),
   })) }, null, 2) + '\n';
   const lines: string[] = [];
@@ -48,6 +50,18 @@ export function clustersText(cm: ClusterManager, json: boolean): string {
     }
   }
   return lines.join('\n') + (lines.length ? '\n' : '');
+}
+
+/** config.cluster.v3.CircuitBreakers.Thresholds as proto JSON (the DEFAULT priority is the enum's zero, so omitted). */
+function thresholdsJson(t: CircuitBreakerThresholdsModel, priority: 'HIGH' | undefined): Record<string, unknown> {
+  return {
+    ...(priority ? { priority } : {}),
+    max_connections: t.maxConnections,
+    max_pending_requests: t.maxPendingRequests,
+    max_requests: t.maxRequests,
+    max_retries: t.maxRetries,
+    ...(t.trackRemaining ? { track_remaining: true } : {}),
+  };
 }
 
 function hostJson(h: Host): Record<string, unknown> {

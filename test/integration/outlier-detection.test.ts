@@ -65,6 +65,14 @@ t.test('a host answering UNAVAILABLE is ejected, then brought back after base_ej
   t.equal(failed, 3, 'exactly consecutive_5xx (3) calls failed before the host left rotation');
   t.equal(await healthFlags(proxy, bad), '/failed_outlier_check', '/clusters flags the ejected host');
   t.equal(await healthFlags(proxy, good), 'healthy');
+  type ClustersJson = { cluster_statuses: Array<{ name: string; circuit_breakers: { thresholds: Array<Record<string, unknown>> }; host_statuses: Array<{ address: { socket_address: { port_value: number } }; health_status: Record<string, unknown> }> }> };
+  const json = JSON.parse((await proxy.admin('/clusters?format=json')).body) as ClustersJson;
+  const svc = json.cluster_statuses.find((c) => c.name === 'svc')!;
+  t.equal(svc.host_statuses.find((h) => h.address.socket_address.port_value === bad.port)?.health_status['failed_outlier_check'], true, '/clusters?format=json: failed_outlier_check');
+  t.same(svc.circuit_breakers.thresholds, [
+    { max_connections: 1024, max_pending_requests: 1024, max_requests: 1024, max_retries: 3 },
+    { priority: 'HIGH', max_connections: 1024, max_pending_requests: 1024, max_requests: 1024, max_retries: 3 },
+  ], '/clusters?format=json: circuit breaker thresholds per priority');
   t.equal(await stat(proxy, 'cluster.svc.outlier_detection.ejections_active'), 1);
   t.equal(await stat(proxy, 'cluster.svc.outlier_detection.ejections_enforced_consecutive_5xx'), 1);
   t.equal(await stat(proxy, 'cluster.svc.outlier_detection.ejections_enforced_total'), 1);
@@ -110,4 +118,30 @@ t.test('with the default max_ejection_percent (10%) one of two hosts is never ej
   t.ok(failed >= 8, `the failing host stays in rotation (${failed}/20 failed)`);
   t.equal(await healthFlags(proxy, bad), 'healthy');
   t.ok((await stat(proxy, 'cluster.svc.outlier_detection.ejections_overflow'))! >= 1, 'ejections_overflow counts the refused ejections');
+});
+
+t.test('connect failures count as local-origin errors: a dead endpoint is ejected', async (t) => {
+  const good = await startGrpcBackend({ name: 'good', services: ['echo'] });
+  t.teardown(() => good.stop(100));
+  const deadPort = await freePort(); // nothing listens there
+  const listenerPort = await freePort();
+  const proxy = await startLegate({
+    configYaml: bootstrapText({
+      adminPort: await freePort(), listenerPort,
+      clusters: [{
+        name: 'svc', endpoints: [good.address, `127.0.0.1:${deadPort}`],
+        extra: { outlier_detection: { split_external_local_origin_errors: true, consecutive_local_origin_failure: 2, interval: '0.2s', base_ejection_time: '30s', max_ejection_percent: 50 } },
+      }],
+      routes: [{ match: { prefix: '/' }, route: { cluster: 'svc', timeout: '0s' } }],
+    }),
+  });
+  t.teardown(() => proxy.stop());
+  const client = createEchoClient(`127.0.0.1:${listenerPort}`);
+  t.teardown(() => client.close());
+  let failed = 0;
+  for (let i = 0; i < 20; i++) if (!(await client.unarySettled({})).ok) failed++;
+  t.equal(failed, 2, 'two connect failures, then the dead endpoint is out of rotation');
+  const { body } = await proxy.admin('/clusters');
+  t.match(body, new RegExp(`^svc::127\\.0\\.0\\.1:${deadPort}::health_flags::/failed_outlier_check$`, 'm'));
+  t.equal(await stat(proxy, 'cluster.svc.outlier_detection.ejections_enforced_consecutive_local_origin_failure'), 1);
 });
