@@ -32,7 +32,10 @@ const TRAILERS = { 'grpc-status': '0' } as const;
 /** Start the echo server on `host:port` (port 0 = any free port). */
 export function startH2GrpcEcho(port = 0, host = '127.0.0.1'): Promise<H2GrpcEcho> {
   let requests = 0;
-  const server = http2.createServer({ settings: { maxConcurrentStreams: 1000 } });
+  // maxSessionMemory (MB) well above Node's 10: a proxy multiplexes every client's calls onto
+  // one or a few sessions here, and 64 KiB calls backed up on one session must not be refused
+  // by the backend's own memory guard (which would show up as the proxy's errors).
+  const server = http2.createServer({ settings: { maxConcurrentStreams: 1000 }, maxSessionMemory: 256 });
   server.on('stream', (stream, headers) => {
     const copies = Number(headers['bench-stream-messages'] ?? 1);
     const chunks: Buffer[] = [];
