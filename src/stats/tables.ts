@@ -40,7 +40,7 @@ export const LISTENER_STATS = {
   downstream_cx_active: 'gauge',
   downstream_cx_destroy: 'counter',
   no_filter_chain_match: 'counter',
-  downstream_listener_filter_error: 'counter',
+  downstream_pre_cx_timeout: 'counter',
 } as const satisfies StatTableDecl;
 
 /** `tcp.<stat_prefix>.` (envoy.filters.network.tcp_proxy). */
