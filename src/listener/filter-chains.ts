@@ -68,12 +68,18 @@ export class FilterChains {
     return n;
   }
 
-  /** Drains what `next` does not reuse (all of it when there is no next). */
-  drainExcept(next: FilterChains | undefined): void {
+  /**
+   * Drains the HTTP chains `next` does not reuse (all of them when there is no next) and returns
+   * them: they serve their open connections until those finish.
+   */
+  drainExcept(next: FilterChains | undefined): HttpChain[] {
+    const drained: HttpChain[] = [];
     for (const c of this.all) {
       if (c.kind !== 'http' || next?.all.some((n) => n.kind === 'http' && n.http === c.http)) continue;
       c.http.drain();
+      drained.push(c.http);
     }
+    return drained;
   }
 
   close(): void {

@@ -37,8 +37,9 @@ export function connectionFacts(socket: Socket): ConnectionFacts {
 /**
  * Runs `listener`'s filters; calls `done(true)` when the connection may go on (the socket
  * paused, peeked bytes put back), `done(false)` when it was closed (timeout, peer gone).
+ * `onTimeout` runs when listener_filters_timeout expires (`downstream_pre_cx_timeout`).
  */
-export function runListenerFilters(socket: Socket, facts: ConnectionFacts, listener: ListenerModel, done: (ok: boolean) => void): void {
+export function runListenerFilters(socket: Socket, facts: ConnectionFacts, listener: ListenerModel, done: (ok: boolean) => void, onTimeout?: () => void): void {
   const filters = listener.listenerFilters;
   let i = 0;
   let buf: Buffer = Buffer.alloc(0);
@@ -123,6 +124,7 @@ export function runListenerFilters(socket: Socket, facts: ConnectionFacts, liste
     const timeoutMs = listener.listenerFiltersTimeoutMs;
     if (timeoutMs > 0) {
       timer = setTimeout(() => {
+        onTimeout?.();
         if (listener.continueOnListenerFiltersTimeout) {
           log.debug(`listener ${listener.name}: listener filters timed out; continuing`);
           i = filters.length;

@@ -6,6 +6,7 @@ import { formatAddress } from '../snapshot/model';
 import { listenerCxLength, listenerStats, type Histogram } from '../stats';
 import type { ConnectionFacts } from './connection-facts';
 import type { FilterChains } from './filter-chains';
+import type { HttpChain } from './http-chain';
 import { connectionFacts, runListenerFilters } from './listener-filters';
 import { setTransparent } from './original-dst';
 
@@ -19,6 +20,7 @@ export interface ListenerStats {
   no_filter_chain_match: number;
   downstream_cx_overload_reject: number;
   downstream_global_cx_overflow: number;
+  downstream_pre_cx_timeout: number;
 }
 
 /** Finds the listener for a restored original destination (use_original_dst hand-off). */
@@ -38,8 +40,8 @@ export class Listener {
   private readonly server: net.Server | undefined;
   private readonly sockets = new Set<Socket>();
   private draining = false;
-  /** Chains replaced by an in-place update that still serve connections. */
-  private readonly retiredChains = new Set<FilterChains>();
+  /** HTTP chains dropped by an in-place update that still serve their connections. */
+  private readonly retiredHttp = new Set<HttpChain>();
   boundAddress = '';
 
   constructor(public model: ListenerModel, private chains: FilterChains, private readonly lookup: ListenerLookup) {
@@ -85,15 +87,18 @@ export class Listener {
     const prev = this.chains;
     this.model = model;
     this.chains = chains;
-    prev.drainExcept(chains);
-    this.retiredChains.add(prev);
-    const check = setInterval(() => {
-      if (prev.activeStreams === 0) {
-        clearInterval(check);
-        this.retiredChains.delete(prev);
-      }
-    }, 1000);
-    check.unref();
+    // Reused HTTP chains carry on (with the new connection manager); the others drain. Relayed
+    // TCP connections of replaced tcp_proxy chains keep flowing until they close.
+    for (const h of prev.drainExcept(chains)) {
+      this.retiredHttp.add(h);
+      const check = setInterval(() => {
+        if (h.activeStreams === 0) {
+          clearInterval(check);
+          this.retiredHttp.delete(h);
+        }
+      }, 1000);
+      check.unref();
+    }
   }
 
   /**
@@ -105,13 +110,12 @@ export class Listener {
     this.draining = true;
     this.server?.close();
     this.chains.drainExcept(undefined);
-    for (const c of this.retiredChains) c.drainExcept(undefined);
   }
 
   /** Streams in flight, on the current and on replaced chains. */
   get activeStreams(): number {
     let n = this.chains.activeStreams;
-    for (const c of this.retiredChains) n += c.activeStreams;
+    for (const h of this.retiredHttp) n += h.activeStreams;
     return n;
   }
 
@@ -124,7 +128,7 @@ export class Listener {
   close(): void {
     this.server?.close();
     this.chains.close();
-    for (const c of this.retiredChains) c.close();
+    for (const h of this.retiredHttp) h.close();
     for (const s of this.sockets) s.destroy();
   }
 
@@ -171,8 +175,12 @@ export class Listener {
         }
       }
       this.serve(socket, facts);
-    });
+    }, this.onFiltersTimeout);
   }
+
+  private readonly onFiltersTimeout = (): void => {
+    this.stats.downstream_pre_cx_timeout++;
+  };
 
   private serve(socket: Socket, facts: ConnectionFacts): void {
     if (facts.transportProtocol === '') facts.transportProtocol = 'raw_buffer';

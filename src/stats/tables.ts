@@ -46,6 +46,7 @@ export const LISTENER_STATS = {
   downstream_listener_filter_error: 'counter',
   downstream_cx_overload_reject: 'counter',
   downstream_global_cx_overflow: 'counter',
+  downstream_pre_cx_timeout: 'counter',
 } as const satisfies StatTableDecl;
 
 /** `tcp.<stat_prefix>.` (envoy.filters.network.tcp_proxy). */

@@ -122,7 +122,7 @@ t.test('inspectors + filter_chain_match + HCM / tcp_proxy / default chain on one
       clusters: [staticCluster('grpc', grpcBackend.port, true), staticCluster('sni', sni.port), staticCluster('plain', plain.port), staticCluster('wa', weightedA.port), staticCluster('wb', weightedB.port)],
     },
   };
-  const proxy = await startLegate({ configYaml: JSON.stringify(config) });
+  const proxy = await startLegate({ configYaml: JSON.stringify(config), readyTimeoutMs: 60_000 });
   t.teardown(() => proxy.stop());
 
   // h2c (prior knowledge): http_inspector says "h2c" → the HCM chain.
@@ -173,8 +173,20 @@ t.test('inspectors + filter_chain_match + HCM / tcp_proxy / default chain on one
   const closed = await rawExchange(strictPort, Buffer.from('hello'));
   t.equal(closed.length, 0, 'closed without an answer');
 
+  // A client that says nothing: http_inspector waits until listener_filters_timeout (0.3 s), then
+  // the connection goes on without an ALPN (continue_on_listener_filters_timeout): no chain, closed.
+  const silentClosedAfter = await new Promise<number>((resolve, reject) => {
+    const startedAt = Date.now();
+    const s = net.connect({ host: '127.0.0.1', port: strictPort });
+    s.on('close', () => resolve(Date.now() - startedAt));
+    s.on('error', reject);
+    s.resume();
+  });
+  t.ok(silentClosedAfter >= 250, `a silent client was held for the listener filter timeout (${silentClosedAfter} ms)`);
+
   const stat = await statsOf(adminPort);
-  t.equal(stat('listener.127.0.0.1_' + strictPort + '.no_filter_chain_match'), 1);
+  t.equal(stat('listener.127.0.0.1_' + strictPort + '.downstream_pre_cx_timeout'), 1);
+  t.equal(stat('listener.127.0.0.1_' + strictPort + '.no_filter_chain_match'), 2);
   t.equal(stat('tcp.fallback.downstream_cx_total'), 1);
   t.equal(stat('tcp.fallback.downstream_cx_rx_bytes_total'), payload.length);
   t.equal(stat('tcp.fallback.downstream_cx_tx_bytes_total'), payload.length);
@@ -216,7 +228,7 @@ t.test('an ORIGINAL_DST cluster behind an HTTP route: use_http_header, and no ho
       }],
     },
   };
-  const proxy = await startLegate({ configYaml: JSON.stringify(config) });
+  const proxy = await startLegate({ configYaml: JSON.stringify(config), readyTimeoutMs: 60_000 });
   t.teardown(() => proxy.stop());
   const client = createEchoClient(`127.0.0.1:${port}`);
   t.teardown(() => client.close());

@@ -87,7 +87,7 @@ t.test("the dump's outbound listeners are ACKed and one of them routes a call to
     { name: 'BlackHoleCluster', value: { name: 'BlackHoleCluster', type: 'STATIC', connect_timeout: '1s' } },
   ]);
   cp.setResources(TYPE.endpoints, [{ name: reviews, value: assignment(reviews, [backend.address]) }]);
-  const proxy = await startLegate({ configYaml: adsBootstrap(await freePort(), cp.port, 'DELTA_GRPC') });
+  const proxy = await startLegate({ configYaml: adsBootstrap(await freePort(), cp.port, 'DELTA_GRPC'), readyTimeoutMs: 60_000 });
   t.teardown(() => proxy.stop());
   await cp.waitForAck(TYPE.listener, cp.version(TYPE.listener), 30_000);
   t.pass('the 23 outbound listeners (tcp_proxy, bind_to_port false, inspectors, filter_chain_match, default chains) are ACKed');

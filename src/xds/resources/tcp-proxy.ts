@@ -26,7 +26,10 @@ export function decodeTcpProxy(c: ProtoObj, path: string, ctx: DecodeContext): T
     ctx.error(path, 'one of cluster or weighted_clusters is required');
   }
   for (const f of UNSUPPORTED) {
-    if (c[f] !== undefined && !(Array.isArray(c[f]) && c[f].length === 0)) ctx.error(`${path}.${f}`, `${f} is not supported by Legate's tcp_proxy`);
+    if (c[f] === undefined || (Array.isArray(c[f]) && c[f].length === 0)) continue;
+    // One connect attempt is Envoy's default and what Legate does.
+    if (f === 'max_connect_attempts' && Number(c[f]) === 1) continue;
+    ctx.error(`${path}.${f}`, `${f} is not supported by Legate's tcp_proxy`);
   }
   if ((c.access_log ?? []).length) ctx.warn(`${path}.access_log`, 'tcp_proxy access logs are not written yet (see docs/compat.md)');
   return {
