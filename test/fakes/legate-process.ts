@@ -33,7 +33,7 @@ export interface StartLegateOptions {
   readonly adminPort?: number;
   /** False: resolve once the process has spawned, without waiting for `/ready` (default true). */
   readonly waitForReady?: boolean;
-  /** How long to wait for `/ready` to answer 200; default 15000 ms. */
+  /** How long to wait for `/ready` to answer 200; default 30000 ms (start-up is ~1 s of CPU, but a loaded CI machine stretches it). */
   readonly readyTimeoutMs?: number;
   /** Script to run with node instead of `bin/legate` / `dist/src/main.js` (for testing this helper). */
   readonly entry?: string;
@@ -238,7 +238,7 @@ export async function startLegate(options: StartLegateOptions): Promise<LegatePr
         `--- stdout (last 20 lines) ---\n${stdout.slice(-20).join('\n')}`,
     );
 
-  const timeoutMs = options.readyTimeoutMs ?? 15000;
+  const timeoutMs = options.readyTimeoutMs ?? 30000;
   const deadline = Date.now() + timeoutMs;
   if (adminPort === undefined || options.waitForReady === false) {
     await new Promise<void>((resolve) => {
