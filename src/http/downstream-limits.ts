@@ -12,6 +12,7 @@ import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import type { HttpConnectionManagerModel } from '../snapshot/model';
 import type { HcmStats } from './connection-manager';
+import { resetH2Stream } from './h2-reset';
 
 const { NGHTTP2_INTERNAL_ERROR } = http2.constants;
 
@@ -119,7 +120,7 @@ export function admitHttp2Stream(
   if (rawHeaders && exceedsHeaderLimits(rawHeaders, hm)) {
     // Envoy's codec fails the header callback; nghttp2 then resets the stream with INTERNAL_ERROR.
     stream.on('error', noop);
-    stream.close(NGHTTP2_INTERNAL_ERROR);
+    resetH2Stream(stream, NGHTTP2_INTERNAL_ERROR);
     return false;
   }
   return true;

@@ -7,6 +7,7 @@
 import http2 from 'node:http2';
 import net from 'node:net';
 import t from 'tap';
+import { resetH2Stream } from '../../src/http/h2-reset';
 import { freePort, startLegate } from '../fakes/legate-process';
 import { startRawH2Backend } from '../fakes/raw-h2-backend';
 import { bootstrapText } from '../integration/bootstrap-builder';
@@ -27,6 +28,15 @@ t.test('HTTP hygiene: forged requests are refused and never reach the upstream',
   const upstream = await startRawH2Backend({
     name: 'recorder',
     handler: (stream, headers) => {
+      if (String(headers[':path']).includes('reset-mid-response')) {
+        // A response cut off by the upstream: 40 bytes, then RST_STREAM (no content-length to give it away).
+        stream.on('error', () => undefined);
+        stream.respond({ ':status': 200 });
+        stream.write(Buffer.alloc(40, 0x62));
+        // node's own close() would send END_STREAM first; reset the way a real server does.
+        setTimeout(() => resetH2Stream(stream, http2.constants.NGHTTP2_INTERNAL_ERROR), 50);
+        return;
+      }
       const r: Received = { headers, body: 0, complete: false };
       received.push(r);
       stream.on('data', (c: Buffer) => (r.body += c.length));
@@ -158,6 +168,22 @@ t.test('HTTP hygiene: forged requests are refused and never reach the upstream',
     await sleep(300);
     c.destroy();
     t.equal(reachedUpstream('cancelled-upload')[0]?.complete, false, 'the upstream saw a reset, not END_STREAM');
+  });
+
+  t.test('HTTP/2: a response the upstream cuts off reaches the client as a reset, never as complete', async (t) => {
+    const session = http2.connect(`http://127.0.0.1:${listenerPort}`);
+    session.on('error', () => undefined);
+    const req = session.request({ ':method': 'GET', ':path': '/case/reset-mid-response' });
+    let bytes = 0;
+    let status = 0;
+    req.on('response', (h) => (status = Number(h[':status'])));
+    req.on('data', (c: Buffer) => (bytes += c.length));
+    req.on('error', () => undefined);
+    const rst = await new Promise<number | undefined>((resolve) => req.on('close', () => resolve(req.rstCode)));
+    session.close();
+    t.equal(status, 200, 'headers were forwarded');
+    t.ok(bytes <= 40, `only what the upstream sent (${bytes} bytes)`);
+    t.not(rst, http2.constants.NGHTTP2_NO_ERROR, `the client saw RST_STREAM (code ${rst}), not END_STREAM`);
   });
 
   /** Sends raw HTTP/1.1 bytes; returns everything the proxy answered until it closed (or 2 s). */
