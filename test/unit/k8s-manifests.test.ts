@@ -251,6 +251,15 @@ t.test('the outbound routes name the Services they balance over, on their ports'
   t.same(endpointsOf(staticCluster('admin')), [{ address: '127.0.0.1', port_value: adminPort }], 'the probe listener routes to the admin API');
 });
 
+t.test('both variants install the same capture rules', async (t) => {
+  const argsOf = (file: string): string[][] => docsOf(path.join(K8S, 'dubbo-mesh', file))
+    .filter((d) => d.kind === 'Deployment')
+    .map((d) => d.spec.template.spec.initContainers.find((c: Obj) => c.name === 'legate-init').args);
+  const all = [...argsOf(VARIANTS.sidecar), ...argsOf(VARIANTS.native)];
+  t.equal(all.length, 6);
+  for (const args of all) t.same(args, all[0], 'every pod of both files: the same legate iptables flags');
+});
+
 t.test('the capture rules of the manifests, printed by legate iptables --dry-run', async (t) => {
   const init = docsOf(path.join(K8S, 'dubbo-mesh', 'sidecar.yaml'))[0]!.spec.template.spec.initContainers[0];
   const r = runLegate([...init.args, '--dry-run']);
