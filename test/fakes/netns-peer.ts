@@ -7,7 +7,7 @@
  *   grpc-server <name> <host> <port>    Echo backend answering as <name>
  *   tcp-echo <host> <port>              echoes bytes; answers a half-close with its own
  *   tcp-whoami <host> <port>            answers the first bytes with "<peer ip>:<peer port>" and closes
- *   grpc-calls <target> <n>             n unary Echo calls on one channel → [{backend, peer}]
+ *   grpc-calls <target> <n> [authority] n unary Echo calls on one channel → [{backend, peer}]
  *   tcp-send <host> <port> <bytes>      sends <bytes> random bytes, half-closes → {sentSha, gotSha, got}
  *   tcp-ask <host> <port>               sends a line, half-closes → {text} (what came back)
  *   http-get <url>                      → {status, body}
@@ -56,7 +56,8 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'grpc-calls': {
-      const client = createEchoClient(args[0]!);
+      const authority = args[2];
+      const client = createEchoClient(args[0]!, authority ? { channelOptions: { 'grpc.default_authority': authority } } : {});
       const out: { backend: string; peer: string }[] = [];
       for (let i = 0; i < Number(args[1]); i++) {
         const r = await client.unary({}, { deadlineMs: 5000 });

@@ -14,6 +14,7 @@ import { parseCommandLine } from '../../src/cli/options';
 import { parseWaitArgs } from '../../src/cli/wait-command';
 import { parseIptablesArgs } from '../../src/iptables/flags';
 import { repoRoot } from '../fakes/repo-root';
+import { fixturesDir } from '../fixtures-dir';
 
 type Obj = Record<string, any>;
 
@@ -51,7 +52,10 @@ const ISTIO_VALUES = path.join(K8S, 'istio', 'legate-injection-values.yaml');
 const staticListener = (name: string): Obj => bootstrap['static_resources'].listeners.find((l: Obj) => l.name === name);
 const staticCluster = (name: string): Obj => bootstrap['static_resources'].clusters.find((c: Obj) => c.name === name);
 const listenerPort = (name: string): number => staticListener(name).address.socket_address.port_value;
-const hcmOf = (l: Obj): Obj => l.filter_chains[0].filters[0].typed_config;
+const chainClusters = (l: Obj): string[] => l.filter_chains.map((c: Obj) => c.filters[0].typed_config.cluster);
+const inboundChainFor = (port: number): Obj | undefined =>
+  staticListener('virtualInbound').filter_chains.find((c: Obj) => c.filter_chain_match?.destination_port === port);
+const hcmClusterOf = (chain: Obj): string => chain.filters[0].typed_config.route_config.virtual_hosts[0].routes[0].route.cluster;
 const endpointsOf = (c: Obj): Array<{ address: string; port_value: number }> =>
   c.load_assignment.endpoints.flatMap((e: Obj) => e.lb_endpoints.map((lb: Obj) => lb.endpoint.address.socket_address));
 const adminPort: number = bootstrap['admin'].address.socket_address.port_value;
@@ -142,19 +146,33 @@ for (const [variant, file] of Object.entries(VARIANTS)) {
       t.ok(path.basename(cli.options.configPath) in configMap.data, `${where}: the file is a key of the ConfigMap`);
       t.ok(pod.terminationGracePeriodSeconds * 1000 > cli.options.drainTimeMs + 5000, `${where}: the grace period covers preStop + drain`);
 
-      // Ports: capture ports = listener ports; captured inbound port = the app's port = inbound cluster.
+      // Ports: capture ports = listener ports; every captured app port has its chain to the app.
       const o = flags.options;
       t.equal(Number(o.envoyPort), listenerPort('virtualOutbound'), `${where}: -p is the outbound listener`);
       t.equal(Number(o.inboundCapturePort), listenerPort('virtualInbound'), `${where}: -z is the inbound listener`);
       t.equal(o.proxyUid, String(sidecar.securityContext.runAsUser), `${where}: -u is the sidecar's uid`);
       const app = containers.find((c) => c.name === 'server')!;
       const appPorts = app.ports.map((p: Obj) => p.containerPort as number);
-      for (const p of o.inboundPorts.split(',')) t.ok(appPorts.includes(Number(p)), `${where}: inbound capture port ${p} is an app port`);
-      t.same(endpointsOf(staticCluster('inbound|50052||')).map((e) => e.port_value), [50052]);
-      t.ok(appPorts.includes(50052), `${where}: the inbound cluster targets the app's port`);
-      const provider = services.find((s) => s.metadata.name === 'dubbo-samples-mesh-provider')!;
-      t.same(o.outboundPorts.split(',').map(Number), provider.spec.ports.map((p: Obj) => p.port), `${where}: -q captures the provider Service's port`);
-      t.equal(o.serviceCidr, '', `${where}: no whole-CIDR capture: only the mesh port is captured`);
+      // Istio's capture: all outbound, all inbound but the proxy's own ports and kubelet's app probes.
+      t.equal(o.serviceCidr, '*', `${where}: -i '*' captures every outbound destination, as istio-iptables`);
+      t.equal(o.inboundPorts, '*', `${where}: -b '*' captures every inbound port, as istio-iptables`);
+      const excluded = o.localExcludePorts.split(',').map(Number);
+      for (const l of ['0.0.0.0_15021', '0.0.0.0_15090']) t.ok(excluded.includes(listenerPort(l)), `${where}: -d excludes ${l}, reached directly by kubelet / Prometheus`);
+      t.ok(excluded.includes(15020), `${where}: -d excludes 15020 as istio-iptables does`);
+      for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
+        const port = app[probe]?.httpGet?.port;
+        if (port === undefined) continue;
+        const number = typeof port === 'number' ? port : app.ports.find((p: Obj) => p.name === port)?.containerPort;
+        t.ok(excluded.includes(number), `${where}: the app's ${probe} port ${number} is not captured`);
+      }
+      // Every captured app port (not excluded) has its own inbound chain to the app on loopback.
+      for (const p of appPorts.filter((p: number) => !excluded.includes(p))) {
+        const chain = inboundChainFor(p);
+        t.ok(chain, `${where}: virtualInbound has a chain for the app's port ${p}`);
+        const cluster = staticCluster(hcmClusterOf(chain!));
+        t.same(endpointsOf(cluster), [{ address: '127.0.0.1', port_value: p }], `${where}: port ${p} → the app on 127.0.0.1:${p}`);
+        t.equal(cluster.upstream_bind_config?.source_address?.address, '127.0.0.6', `${where}: from 127.0.0.6, which the rules never capture`);
+      }
     }
 
     // Every Service selects pods of this variant, on a port those pods expose.
@@ -171,11 +189,52 @@ for (const [variant, file] of Object.entries(VARIANTS)) {
   });
 }
 
-t.test('the bootstrap names the Services it balances over, on their ports', async (t) => {
-  const route = hcmOf(staticListener('virtualOutbound')).route_config.virtual_hosts[0];
+t.test('the bootstrap has the Istio sidecar listener shape', async (t) => {
+  const outbound = staticListener('virtualOutbound');
+  t.equal(outbound.use_original_dst, true, 'virtualOutbound hands captured connections off by original destination');
+  t.ok(outbound.listener_filters.some((f: Obj) => f.name === 'envoy.filters.listener.original_dst'));
+  t.same(chainClusters(outbound), ['BlackHoleCluster', 'PassthroughCluster'], 'a loop to 15001 is dropped, anything else passes through');
+  t.equal(outbound.filter_chains[0].filter_chain_match.destination_port, listenerPort('virtualOutbound'));
+
+  const inbound = staticListener('virtualInbound');
+  t.ok(inbound.listener_filters.some((f: Obj) => f.name === 'envoy.filters.listener.original_dst'), 'virtualInbound restores the destination');
+  t.equal(inbound.filter_chains[0].filter_chain_match.destination_port, listenerPort('virtualInbound'), 'a loop to 15006 is dropped');
+  t.equal(inbound.filter_chains[0].filters[0].typed_config.cluster, 'BlackHoleCluster');
+  const catchAll = inbound.filter_chains.at(-1);
+  t.same(catchAll.filter_chain_match, { prefix_ranges: [{ address_prefix: '0.0.0.0', prefix_len: 0 }] }, 'other ports: the catch-all chain');
+  t.equal(catchAll.filters[0].typed_config.cluster, 'InboundPassthroughClusterIpv4');
+  for (const name of ['PassthroughCluster', 'InboundPassthroughClusterIpv4']) {
+    t.equal(staticCluster(name).type, 'ORIGINAL_DST', `${name} goes where the connection was going`);
+    t.equal(staticCluster(name).lb_policy, 'CLUSTER_PROVIDED');
+  }
+  t.equal(staticCluster('InboundPassthroughClusterIpv4').upstream_bind_config.source_address.address, '127.0.0.6');
+
+  // One bind_to_port: false outbound listener per port of the Services the app calls.
+  const provider = services.find((s) => s.metadata.name === 'dubbo-samples-mesh-provider')!;
+  for (const sp of provider.spec.ports as Obj[]) {
+    const l = staticListener(`0.0.0.0_${sp.port}`);
+    t.ok(l, `an outbound listener for the provider Service's port ${sp.port}`);
+    t.equal(l.bind_to_port, false, 'reached only by hand-off');
+    t.same(l.address.socket_address, { address: '0.0.0.0', port_value: sp.port });
+    t.equal(l.traffic_direction, 'OUTBOUND');
+    t.equal(l.default_filter_chain.filters[0].typed_config.cluster, 'PassthroughCluster', 'non-HTTP on that port passes through');
+  }
+});
+
+t.test('the outbound routes name the Services they balance over, on their ports', async (t) => {
+  const hosts = staticListener('0.0.0.0_50052').filter_chains[0].filters[0].typed_config.route_config.virtual_hosts as Obj[];
+  const route = hosts[0]!;
   const weighted = route.routes[0].route.weighted_clusters.clusters as Obj[];
   t.same(weighted.map((c) => c.weight), [80, 20], 'the sample VirtualService\'s 80/20');
   t.ok(route.domains.includes('dubbo-samples-mesh-provider.dubbo-demo.svc.cluster.local:50052'), 'the authority the consumer sends');
+  t.same(hosts.at(-1)!.domains, ['*'], 'other hosts on the port: allow_any');
+  t.equal(hosts.at(-1)!.routes[0].route.cluster, 'PassthroughCluster');
+  // The VirtualService of the sample, read from the fixture: same hosts, subsets, weights.
+  const vs = docsOf(path.join(fixturesDir(), 'dubbo-samples', 'deploy', 'traffic', 'virtual-service.yml')).find((d) => d.kind === 'VirtualService')!;
+  const vsRoutes = vs.spec.http[0].route as Obj[];
+  t.same(weighted.map((c) => c.weight), vsRoutes.map((r) => r.weight), 'weights as in the fixture VirtualService');
+  t.same(weighted.map((c) => c.name), vsRoutes.map((r) => `outbound|${r.destination.port.number}|${r.destination.subset}|${r.destination.host}`), 'Istio cluster names of its subsets');
+  t.notOk(vs.spec.http.some((h: Obj) => h.match), 'the fixture VirtualService has no header match (so the bootstrap has none)');
   for (const { name } of weighted) {
     const c = staticCluster(name);
     t.equal(c.type, 'STRICT_DNS', `${name}: every pod behind a headless Service`);
@@ -185,19 +244,31 @@ t.test('the bootstrap names the Services it balances over, on their ports', asyn
       t.ok(svc, `${name}: ${ep.address} is a Service of base.yaml`);
       t.equal(svc?.spec.clusterIP, 'None', `${ep.address} is headless (resolves to pod IPs)`);
       t.ok(svc?.spec.ports.some((p: Obj) => p.port === ep.port_value), `${ep.address}:${ep.port_value} is a port of that Service`);
+      const subset = name.split('|')[2];
+      t.equal(svc?.spec.selector.version, subset, `${ep.address} selects the pods of subset ${subset}`);
     }
   }
   t.same(endpointsOf(staticCluster('admin')), [{ address: '127.0.0.1', port_value: adminPort }], 'the probe listener routes to the admin API');
+});
+
+t.test('both variants install the same capture rules', async (t) => {
+  const argsOf = (file: string): string[][] => docsOf(path.join(K8S, 'dubbo-mesh', file))
+    .filter((d) => d.kind === 'Deployment')
+    .map((d) => d.spec.template.spec.initContainers.find((c: Obj) => c.name === 'legate-init').args);
+  const all = [...argsOf(VARIANTS.sidecar), ...argsOf(VARIANTS.native)];
+  t.equal(all.length, 6);
+  for (const args of all) t.same(args, all[0], 'every pod of both files: the same legate iptables flags');
 });
 
 t.test('the capture rules of the manifests, printed by legate iptables --dry-run', async (t) => {
   const init = docsOf(path.join(K8S, 'dubbo-mesh', 'sidecar.yaml'))[0]!.spec.template.spec.initContainers[0];
   const r = runLegate([...init.args, '--dry-run']);
   t.equal(r.code, 0, r.stderr);
-  t.match(r.stdout, /-A ISTIO_INBOUND -p tcp --dport 50052 -j ISTIO_IN_REDIRECT/);
-  t.match(r.stdout, /-A ISTIO_OUTPUT -p tcp --dport 50052 -j ISTIO_REDIRECT/);
+  t.match(r.stdout, /-A ISTIO_INBOUND -p tcp -j ISTIO_IN_REDIRECT/, 'every inbound port');
+  for (const p of [15090, 15021, 15020, 22222]) t.match(r.stdout, new RegExp(`-A ISTIO_INBOUND -p tcp --dport ${p} -j RETURN`), `inbound ${p} not captured`);
+  t.match(r.stdout, /-A ISTIO_OUTPUT -j ISTIO_REDIRECT/, 'every outbound destination');
   t.match(r.stdout, /-A ISTIO_OUTPUT -m owner --uid-owner 1337 -j RETURN/);
-  t.notMatch(r.stdout, /-A ISTIO_OUTPUT -j ISTIO_REDIRECT/, 'not everything: only the mesh port');
+  t.match(r.stdout, /-A ISTIO_OUTPUT -o lo -s 127\.0\.0\.6\/32 -j RETURN/, 'the hop to the app from 127.0.0.6 is not captured');
 });
 
 t.test('Istio: the custom injection template and the annotations', async (t) => {
