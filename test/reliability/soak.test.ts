@@ -10,7 +10,7 @@ import { runSoak } from './soak-run';
 const SECONDS = Number(process.env['LEGATE_SOAK_SECONDS'] ?? 24);
 
 t.test(`soak: ${SECONDS} s of steady load`, async (t) => {
-  const r = await runSoak({ durationMs: SECONDS * 1000, progress: (l) => t.comment(l) });
+  const r = await runSoak({ durationMs: SECONDS * 1000, callsPerConnection: 100, progress: (l) => t.comment(l) });
   t.ok(r.calls > 1000, `calls flowed (${r.calls} over ${r.connectionsOpened} connections)`);
   t.same(r.failures, [], 'no call failed');
   t.ok(r.connectionsOpened > 8, 'downstream connections were replaced during the run');
