@@ -7,6 +7,10 @@ import { startGrpcBackend, type GrpcBackend } from '../fakes/grpc-backend';
 import { createEchoClient, type EchoClient } from '../fakes/grpc-client';
 import { freePort, startLegate, type LegateProcess } from '../fakes/legate-process';
 import { bootstrapText } from './bootstrap-builder';
+import { exitWhenDone } from '../fakes/exit-guard';
+
+// A killed peer and hanging health checks sometimes leave a handle behind in this process (seen once in CI).
+exitWhenDone(t);
 
 const FAST_HC = {
   timeout: '0.3s',
