@@ -14,15 +14,15 @@
  *
  * Needs root, iptables and iproute2; skipped otherwise (as iptables-netns.test.ts).
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { repoRoot } from '../fakes/repo-root';
+import { exec, must, PEER, PROXY_UID, startIn } from './netns-harness';
 
-const PROXY_UID = 1337;
 const POD = '10.77.0.2';
 const PROVIDERS = ['10.77.0.3', '10.77.0.4'];
 const CLIENT = '10.77.0.5';
@@ -61,25 +61,6 @@ function whyNotRunnable(): string | false {
 
 const skip = whyNotRunnable();
 
-interface Run { code: number; stdout: string; stderr: string }
-
-function exec(file: string, args: readonly string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(file, [...args], { encoding: 'utf8', timeout: 20_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-async function must(file: string, args: readonly string[]): Promise<string> {
-  const r = await exec(file, args);
-  if (r.code !== 0) throw new Error(`${file} ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
-
-const PEER = (): string => path.join(repoRoot(), 'dist', 'test', 'fakes', 'netns-peer.js');
-
 /** A hub namespace with a bridge; every other namespace gets one veth on it. */
 async function makeNetwork(t: Test): Promise<{ ns: (name: string) => string }> {
   const tag = randomBytes(3).toString('hex');
@@ -107,32 +88,6 @@ async function makeNetwork(t: Test): Promise<{ ns: (name: string) => string }> {
   // The service VIP exists nowhere, but the pod has a route for it, so a connect leaves (and is captured).
   await must('ip', ['-n', ns('pod'), 'route', 'add', '10.96.0.0/16', 'dev', 'eth0']);
   return { ns };
-}
-
-/** Starts a long-running process in `ns`; resolves once it printed `ready`. */
-function startIn(t: Test, ns: string, argv: readonly string[], ready: RegExp, asUid?: number): Promise<ChildProcess> {
-  const user = asUid === undefined ? [] : ['setpriv', `--reuid=${asUid}`, `--regid=${asUid}`, '--clear-groups'];
-  const child = spawn('ip', ['netns', 'exec', ns, ...user, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => {
-    child.kill('SIGKILL');
-  });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${argv.join(' ')} did not get ready in ${ns}:\n${output}`)), 20_000);
-    const onData = (c: Buffer): void => {
-      output += c.toString();
-      if (ready.test(output)) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${argv.join(' ')} exited (${code}) in ${ns}:\n${output}`));
-    });
-  });
 }
 
 /** Runs a one-shot peer in `ns` and returns its JSON line. */
