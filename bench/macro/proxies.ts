@@ -32,6 +32,8 @@ export interface RunningPath {
   readonly pid: number | undefined;
   /** Version string for the report. */
   readonly version: string;
+  /** Legate's stdout lines so far (a live array; e.g. `--trace-gc` output); Legate paths only. */
+  readonly stdout?: readonly string[];
   stop(): Promise<void>;
 }
 
@@ -202,6 +204,7 @@ export async function startPath(
         name,
         target: `127.0.0.1:${listenerPort}`,
         pid: legate.pid,
+        stdout: legate.stdout,
         version: `${name === 'legate-base' ? `Legate baseline (${baselineEntry})` : 'Legate'}${legateArgs.length > 0 ? ` ${legateArgs.join(' ')}` : ''}`,
         stop: async () => {
           await legate.stop('SIGTERM', 10_000);

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
-import type { Downstream } from './downstream';
+import type { Downstream, DownstreamCloseListener } from './downstream';
 import { CONNECTION_SPECIFIC_HEADERS } from './headers';
 
 /**
@@ -10,7 +10,7 @@ import { CONNECTION_SPECIFIC_HEADERS } from './headers';
 export class H1Downstream implements Downstream {
   readonly protocol = 'HTTP/1.1' as const;
   readonly headers: IncomingHttpHeaders;
-  private closeCb: ((remoteReset: boolean, connectionGone: boolean) => void) | undefined;
+  private closeListener: DownstreamCloseListener | undefined;
   private done = false;
   private localReset = false;
 
@@ -74,15 +74,15 @@ export class H1Downstream implements Downstream {
     this.req.socket.destroy();
   }
 
-  onClose(cb: (remoteReset: boolean, connectionGone: boolean) => void): void {
-    this.closeCb = cb;
+  onClose(listener: DownstreamCloseListener): void {
+    this.closeListener = listener;
   }
 
   private readonly onResClose = (): void => {
     if (this.done) return;
     this.done = true;
     const early = !this.res.writableFinished && !this.localReset;
-    this.closeCb?.(early, early);
+    this.closeListener?.onDownstreamClose(early, early);
   };
 }
 

@@ -1,6 +1,6 @@
 import http2, { type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
-import type { Downstream } from './downstream';
+import type { Downstream, DownstreamCloseListener } from './downstream';
 import { resetH2Stream } from './h2-reset';
 
 const EMPTY_TRAILERS: OutgoingHttpHeaders = {};
@@ -13,7 +13,7 @@ export class H2Downstream implements Downstream {
   readonly protocol = 'HTTP/2' as const;
   readonly body: Readable;
   private trailers: OutgoingHttpHeaders | undefined;
-  private closeCb: ((remoteReset: boolean, connectionGone: boolean) => void) | undefined;
+  private closeListener: DownstreamCloseListener | undefined;
   private localReset = false;
   private done = false;
   /** Kept because `stream.session` is cleared once the stream closes. */
@@ -41,16 +41,16 @@ export class H2Downstream implements Downstream {
     // content-length; counting lets the router refuse to complete such a request upstream.
     const cl = headers['content-length'];
     this.declaredLength = cl === undefined ? -1 : Number(cl);
-    if (this.declaredLength >= 0) stream.on('data', this.countBody);
+    if (this.declaredLength >= 0) stream.on('data', H2Downstream.countBody);
   }
 
   bodyMatchesContentLength(): boolean {
     return this.declaredLength < 0 || this.receivedLength === this.declaredLength;
   }
 
-  private readonly countBody = (chunk: Buffer): void => {
-    this.receivedLength += chunk.length;
-  };
+  private static countBody(this: OwnedStream, chunk: Buffer): void {
+    this[kDownstream].receivedLength += chunk.length;
+  }
 
   get headersSent(): boolean {
     return this.stream.headersSent;
@@ -88,8 +88,8 @@ export class H2Downstream implements Downstream {
     resetH2Stream(this.stream, h2Code);
   }
 
-  onClose(cb: (remoteReset: boolean, connectionGone: boolean) => void): void {
-    this.closeCb = cb;
+  onClose(listener: DownstreamCloseListener): void {
+    this.closeListener = listener;
   }
 
   private static onWantTrailers(this: OwnedStream): void {
@@ -108,7 +108,7 @@ export class H2Downstream implements Downstream {
     const remoteReset = !this.localReset && code !== undefined && code !== http2.constants.NGHTTP2_NO_ERROR;
     const session = this.session;
     const connectionGone = session === undefined || session.destroyed;
-    this.closeCb?.(remoteReset || (!this.stream.writableFinished && !this.localReset), connectionGone);
+    this.closeListener?.onDownstreamClose(remoteReset || (!this.stream.writableFinished && !this.localReset), connectionGone);
   }
 }
 

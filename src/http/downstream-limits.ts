@@ -78,16 +78,25 @@ interface SessionLedger {
   /** PRIORITY frames received. */
   priority: number;
   aborted: boolean;
+  /** Kept here because `stream.session` is cleared once a stream closes. */
+  readonly session: http2.Http2Session;
+  readonly current: CurrentHcm;
 }
 
+type CurrentHcm = () => { readonly model: HttpConnectionManagerModel; readonly stats: HcmStats };
+
 const ledgers = new WeakMap<http2.Http2Session, SessionLedger>();
+/** A stream's ledger and open time, so its listeners are shared functions (no closures per stream). */
+const kLedger = Symbol('legate.streamLedger');
+const kOpenedAt = Symbol('legate.streamOpenedAt');
+type LedgeredStream = http2.ServerHttp2Stream & { [kLedger]: SessionLedger; [kOpenedAt]: number };
 
 /**
  * Starts flood accounting on a new downstream HTTP/2 connection. `current` gives the
  * connection manager in force (limits and stats are read when they are needed).
  */
 export function guardHttp2Session(session: http2.ServerHttp2Session, current: () => { readonly model: HttpConnectionManagerModel; readonly stats: HcmStats }): void {
-  const ledger: SessionLedger = { closed: 0, premature: 0, streams: 0, priority: 0, aborted: false };
+  const ledger: SessionLedger = { closed: 0, premature: 0, streams: 0, priority: 0, aborted: false, session, current };
   ledgers.set(session, ledger);
   // PRIORITY frames for streams that do not exist (any more) land on the session.
   session.on('priority', () => onPriority(session, ledger, current));
@@ -107,14 +116,12 @@ export function admitHttp2Stream(
   const ledger = session ? ledgers.get(session) : undefined;
   if (session && ledger) {
     ledger.streams++;
-    const openedAt = performance.now();
-    stream.on('priority', () => onPriority(session, ledger, current));
-    stream.once('close', () => {
-      if (ledger.aborted || session.destroyed || session.closed) return;
-      ledger.closed++;
-      if (!stream.headersSent && performance.now() - openedAt < PREMATURE_RESET_MIN_STREAM_LIFETIME_MS) ledger.premature++;
-      maybeAbortForPrematureResets(session, ledger, current().stats);
-    });
+    const owned = stream as LedgeredStream;
+    owned[kLedger] = ledger;
+    owned[kOpenedAt] = performance.now();
+    stream.on('priority', onStreamPriority);
+    // 'close' is emitted once; `on` spares the wrapper `once` would allocate.
+    stream.on('close', onStreamClose);
   }
   const hm = current().model;
   if (rawHeaders && exceedsHeaderLimits(rawHeaders, hm)) {
@@ -124,6 +131,20 @@ export function admitHttp2Stream(
     return false;
   }
   return true;
+}
+
+function onStreamPriority(this: LedgeredStream): void {
+  const ledger = this[kLedger];
+  onPriority(ledger.session, ledger, ledger.current);
+}
+
+function onStreamClose(this: LedgeredStream): void {
+  const ledger = this[kLedger];
+  const session = ledger.session;
+  if (ledger.aborted || session.destroyed || session.closed) return;
+  ledger.closed++;
+  if (!this.headersSent && performance.now() - this[kOpenedAt] < PREMATURE_RESET_MIN_STREAM_LIFETIME_MS) ledger.premature++;
+  maybeAbortForPrematureResets(session, ledger, ledger.current().stats);
 }
 
 /**

@@ -37,5 +37,11 @@ export interface Downstream {
    */
   bodyMatchesContentLength?(): boolean;
   /** Called once when the exchange ends; `remoteReset` when the client cancelled or went away early. */
-  onClose(cb: (remoteReset: boolean, connectionGone: boolean) => void): void;
+  onClose(listener: DownstreamCloseListener): void;
+}
+
+/** Told once when the exchange ends (an object, not a callback, so no closure per request). */
+export interface DownstreamCloseListener {
+  /** `remoteReset`: the client cancelled or went away early; `connectionGone`: with its connection. */
+  onDownstreamClose(remoteReset: boolean, connectionGone: boolean): void;
 }

@@ -8,7 +8,13 @@ export const CONNECTION_SPECIFIC_HEADERS: ReadonlySet<string> = new Set([
 
 /** Removes hop-by-hop headers in place; keeps `te: trailers` only. */
 export function stripHopByHop(h: Record<string, unknown>): void {
-  for (const k of CONNECTION_SPECIFIC_HEADERS) if (k in h) delete h[k];
+  // Runs twice per request: a plain array loop, and no string built for the usual `te: trailers`.
+  for (let i = 0; i < CONNECTION_SPECIFIC_LIST.length; i++) {
+    const k = CONNECTION_SPECIFIC_LIST[i]!;
+    if (k in h) delete h[k];
+  }
   const te = h['te'];
-  if (te !== undefined && String(te).toLowerCase().trim() !== 'trailers') delete h['te'];
+  if (te !== undefined && te !== 'trailers' && String(te).toLowerCase().trim() !== 'trailers') delete h['te'];
 }
+
+const CONNECTION_SPECIFIC_LIST: readonly string[] = [...CONNECTION_SPECIFIC_HEADERS];

@@ -18,7 +18,8 @@ import { H2Upstream } from '../upstream/h2-upstream';
 import type { Host } from '../upstream/host';
 import type { UpstreamFailure, UpstreamHandler, UpstreamRequest } from '../upstream/upstream-request';
 import type { HttpConnectionManager } from './connection-manager';
-import type { Downstream } from './downstream';
+import type { Downstream, DownstreamCloseListener } from './downstream';
+import type { Readable } from 'node:stream';
 import type { FilterStream } from './filters/http-filter';
 import { parseGrpcTimeout } from './grpc';
 import { stripHopByHop } from './headers';
@@ -41,8 +42,16 @@ const RESET_BEFORE = 'upstream connect error or disconnect/reset before headers.
 const HOLD_MS = 100;
 /** Most response bytes held back for a trailers-based retry. */
 const HOLD_LIMIT_BYTES = 64 * 1024;
+/** Placeholder until the route is known; frozen so a write before then fails loudly. */
+const NO_HEADERS: OutgoingHttpHeaders = Object.freeze({});
+/**
+ * The ProxyStream a request body belongs to, so the body's listeners and the stream's timers
+ * are shared functions instead of closures allocated per request.
+ */
+const kProxyStream = Symbol('legate.proxyStream');
+type OwnedBody = Readable & { [kProxyStream]: ProxyStream };
 
-export class ProxyStream implements UpstreamHandler, FilterStream {
+export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamCloseListener {
   readonly info = new StreamInfo();
   lastActivity = performance.now();
   private readonly grpc: boolean;
@@ -61,7 +70,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
   idleTimeoutOverrideMs: number | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private upstream: UpstreamRequest | undefined;
-  private upstreamHeaders: OutgoingHttpHeaders = {};
+  private upstreamHeaders: OutgoingHttpHeaders = NO_HEADERS;
   private upstreamReady = false;
   private upstreamStartMs = 0;
   /** Request body kept for writing once the upstream is ready, and for replay. */
@@ -102,7 +111,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
     const hcm = this.hcm;
     hcm.active.add(this);
     hcm.stats.downstream_rq_active++;
-    ds.onClose(this.onDownstreamClose);
+    ds.onClose(this);
     const headers = ds.headers;
     if (hcm.model.headersWithUnderscoresAction !== 'ALLOW' && this.rejectsUnderscores(headers)) return;
     if (overloadManager.stopAcceptingRequests) {
@@ -163,8 +172,10 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
     // The request's hash (route hash_policy) is computed once and reused by retries.
     if (entry.hashPolicy) this.pickContext = { hash: computeRequestHash(entry.hashPolicy, headers, ds.remoteAddress) };
 
-    ds.body.on('data', this.onDownstreamData);
-    ds.body.on('end', this.onDownstreamEnd);
+    const body = ds.body as OwnedBody;
+    body[kProxyStream] = this;
+    body.on('data', onBodyData);
+    body.on('end', onBodyEnd);
     if (action.idleTimeoutMs !== undefined) this.armRouteIdleTimeout(action.idleTimeoutMs);
     this.attempt();
     if (action.maxStreamDurationMs > 0) this.armTimer(action.maxStreamDurationMs, 'max_stream');
@@ -197,11 +208,11 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
     host.stats.rq_total++;
     host.stats.rq_active++;
     this.upstreamStartMs = performance.now();
-    this.retry?.tried.add(host);
+    this.retry?.noteTried(host);
     const perTry = this.retry?.policy.perTryTimeoutMs ?? 0;
     if (perTry > 0) {
       if (this.perTryTimer) clearTimeout(this.perTryTimer);
-      this.perTryTimer = setTimeout(this.onPerTryTimeout, perTry);
+      this.perTryTimer = setTimeout(onPerTryTimer, perTry, this);
     }
     const protocol = cluster.model.protocol === 'downstream' ? (this.ds.protocol === 'HTTP/2' ? 'http2' : 'http1') : cluster.model.protocol;
     const upstream = protocol === 'http2'
@@ -221,8 +232,8 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
     // ORIGINAL_DST: the host is where the downstream connection was going (or the header that names it).
     if (cluster.originalDst) return cluster.originalDst.pick(this.ds.originalDst, this.ds.headers);
     let host = cluster.pick(ctx);
-    if (!retry || !retry.policy.previousHosts || retry.tried.size === 0) return host;
-    for (let i = 0; i < retry.policy.hostSelectionRetryMaxAttempts && host && retry.tried.has(host); i++) host = cluster.pick(ctx);
+    if (!retry || !retry.policy.previousHosts || retry.triedCount === 0) return host;
+    for (let i = 0; i < retry.policy.hostSelectionRetryMaxAttempts && host && retry.hasTried(host); i++) host = cluster.pick(ctx);
     return host;
   }
 
@@ -277,7 +288,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
     const info = this.info;
     // The upstream answered: the request can no longer be replayed; free the copy.
     this.replayable = false;
-    this.kept = [];
+    if (this.kept.length !== 0) this.kept = [];
     this.keptBytes = 0;
     this.responseStarted = true;
     this.endedWithHeaders = endStream;
@@ -305,18 +316,18 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
   // === Holding a gRPC response for a trailers-based retry ===
 
   private hold(headers: IncomingHttpHeaders): void {
-    this.held = { headers, chunks: [], bytes: 0, timer: setTimeout(this.commitHeld, HOLD_MS) };
+    this.held = { headers, chunks: [], bytes: 0, timer: setTimeout(onHoldTimer, HOLD_MS, this) };
   }
 
   /** Gives up holding: what was held goes downstream and the response streams on. */
-  private readonly commitHeld = (): void => {
+  commitHeld(): void {
     const h = this.held;
     if (!h || this.done) return;
     clearTimeout(h.timer);
     this.held = undefined;
     this.commitHeaders(h.headers, false);
     for (const c of h.chunks) this.forwardData(c);
-  };
+  }
 
   private dropHeld(): void {
     if (!this.held) return;
@@ -361,18 +372,18 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
       this.upstream.cancel();
       this.releaseUpstream(false);
     }
-    this.retryTimer = setTimeout(this.onRetryBackOff, retry.backOffMs());
+    this.retryTimer = setTimeout(onRetryTimer, retry.backOffMs(), this);
     return true;
   }
 
-  private readonly onRetryBackOff = (): void => {
+  onRetryBackOff(): void {
     this.retryTimer = undefined;
     this.clusterScope!.activeRetries--;
     this.resources!.retries.count--;
     if (!this.done) this.attempt();
-  };
+  }
 
-  private readonly onPerTryTimeout = (): void => {
+  onPerTryTimeout(): void {
     this.perTryTimer = undefined;
     if (this.done || this.responseStarted || this.held) return;
     this.clusterScope!.perTryTimeout++;
@@ -382,7 +393,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
     this.upstream?.cancel();
     this.releaseUpstream(false);
     this.localReply({ status: 504, body: 'upstream request timeout', flag: 'UT', details: 'upstream_per_try_timeout' });
-  };
+  }
 
   private clearPerTryTimer(): void {
     if (this.perTryTimer) {
@@ -408,7 +419,8 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
     this.info.bytesSent += chunk.length;
     if (!this.ds.write(chunk)) {
       this.upstream!.pause();
-      this.ds.onDrain(this.onDownstreamDrain);
+      // Only under backpressure: a closure here costs nothing on the common path.
+      this.ds.onDrain(() => this.onDownstreamDrain());
     }
   }
 
@@ -436,8 +448,14 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
     const trailers = this.info.responseTrailers;
     let out: OutgoingHttpHeaders | undefined;
     if (trailers) {
-      out = {};
-      for (const k in trailers) if (k.charCodeAt(0) !== 58) out[k] = trailers[k];
+      // Forwarded as received unless they carry pseudo-headers, which trailers may not (no copy per call).
+      out = trailers;
+      for (const k in trailers) {
+        if (k.charCodeAt(0) !== 58) continue;
+        out = {};
+        for (const j in trailers) if (j.charCodeAt(0) !== 58) out[j] = trailers[j];
+        break;
+      }
     }
     if (!this.endedWithHeaders) this.ds.end(out);
     this.finish();
@@ -494,7 +512,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
 
   // === Downstream events ===
 
-  private readonly onDownstreamData = (chunk: Buffer): void => {
+  onDownstreamData(chunk: Buffer): void {
     this.info.bytesReceived += chunk.length;
     this.lastActivity = performance.now();
     if (this.replayable) {
@@ -518,9 +536,9 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
       this.kept.push(chunk);
       this.ds.body.pause();
     }
-  };
+  }
 
-  private readonly onDownstreamEnd = (): void => {
+  onDownstreamEnd(): void {
     if (this.ds.bodyMatchesContentLength?.() === false) {
       // A body that contradicts its content-length is malformed (RFC 9113 §8.1.1): reset, never complete upstream.
       this.ds.reset(NGHTTP2_PROTOCOL_ERROR);
@@ -530,22 +548,23 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
     this.info.lastDownstreamRxByteMs = this.info.elapsedMs();
     if (this.upstreamReady) this.upstream!.end();
     this.armRouteTimeout();
-  };
+  }
 
   private waitUpstreamDrain(): void {
     this.ds.body.pause();
-    this.upstream!.onDrain(this.onUpstreamDrain);
+    // Only under backpressure: a closure here costs nothing on the common path.
+    this.upstream!.onDrain(() => this.onUpstreamDrain());
   }
 
-  private readonly onUpstreamDrain = (): void => {
+  private onUpstreamDrain(): void {
     if (!this.done) this.ds.body.resume();
-  };
+  }
 
-  private readonly onDownstreamDrain = (): void => {
+  private onDownstreamDrain(): void {
     if (!this.done) this.upstream?.resume();
-  };
+  }
 
-  private readonly onDownstreamClose = (remoteReset: boolean, connectionGone: boolean): void => {
+  onDownstreamClose(remoteReset: boolean, connectionGone: boolean): void {
     if (this.done) return;
     // The client went away before we finished: cancel upstream (RST_STREAM CANCEL).
     if (remoteReset) {
@@ -560,7 +579,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
       this.releaseUpstream(false);
     }
     this.finish();
-  };
+  }
 
   // === Timeouts ===
 
@@ -580,22 +599,22 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
 
   private armTimer(ms: number, kind: 'route' | 'max_stream'): void {
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(kind === 'route' ? this.onRouteTimeout : this.onMaxStreamDuration, ms);
+    this.timer = setTimeout(kind === 'route' ? onRouteTimer : onMaxStreamTimer, ms, this);
   }
 
-  private readonly onRouteTimeout = (): void => {
+  onRouteTimeout(): void {
     if (this.done) return;
     this.cluster!.stats.upstream_rq_timeout++;
     if (this.host) this.host.stats.rq_timeout++;
     if (this.upstream) this.host?.outlier?.putResult('timeout');
     if (this.host && !this.responseStarted) this.clusterScope!.chargeCode(504);
     this.endOnTimer({ status: 504, body: 'upstream request timeout', flag: 'UT', details: 'upstream_response_timeout' });
-  };
+  }
 
-  private readonly onMaxStreamDuration = (): void => {
+  onMaxStreamDuration(): void {
     if (this.done) return;
     this.endOnTimer({ status: 408, body: 'upstream max stream duration reached', flag: 'UMSDR', details: 'upstream_max_stream_duration_reached', grpcStatus: 4 });
-  };
+  }
 
   /** Called by the connection manager's sweep when no bytes moved for stream_idle_timeout. */
   onIdleTimeout(): void {
@@ -809,6 +828,29 @@ export class ProxyStream implements UpstreamHandler, FilterStream {
     applyMutations(out, entry.vhost.responseHeaders);
     applyMutations(out, this.hcm.routeConfig.responseHeaders);
   }
+}
+
+// Shared listeners and timer callbacks: the ProxyStream comes from the body or the timer's argument.
+function onBodyData(this: OwnedBody, chunk: Buffer): void {
+  this[kProxyStream].onDownstreamData(chunk);
+}
+function onBodyEnd(this: OwnedBody): void {
+  this[kProxyStream].onDownstreamEnd();
+}
+function onPerTryTimer(ps: ProxyStream): void {
+  ps.onPerTryTimeout();
+}
+function onRetryTimer(ps: ProxyStream): void {
+  ps.onRetryBackOff();
+}
+function onHoldTimer(ps: ProxyStream): void {
+  ps.commitHeld();
+}
+function onRouteTimer(ps: ProxyStream): void {
+  ps.onRouteTimeout();
+}
+function onMaxStreamTimer(ps: ProxyStream): void {
+  ps.onMaxStreamDuration();
 }
 
 function applyMutations(h: OutgoingHttpHeaders, m: HeaderMutationsModel): void {

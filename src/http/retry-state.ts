@@ -15,17 +15,46 @@ const GRPC_CONDITIONS: ReadonlyArray<[string, number]> = [
   ['cancelled', 1], ['deadline-exceeded', 4], ['resource-exhausted', 8], ['internal', 13], ['unavailable', 14],
 ];
 
+/** The gRPC statuses a policy retries, worked out once per policy (a RetryState is per request). */
+const grpcCodesByPolicy = new WeakMap<RetryPolicyModel, ReadonlySet<number>>();
+
+function grpcCodesOf(policy: RetryPolicyModel): ReadonlySet<number> {
+  let codes = grpcCodesByPolicy.get(policy);
+  if (codes === undefined) {
+    const set = new Set<number>();
+    for (const [name, code] of GRPC_CONDITIONS) if (policy.retryOn.has(name)) set.add(code);
+    codes = set;
+    grpcCodesByPolicy.set(policy, codes);
+  }
+  return codes;
+}
+
 export class RetryState {
   private left: number;
-  private readonly grpcCodes = new Set<number>();
-  /** Hosts already tried (previous_hosts predicate). */
-  readonly tried = new Set<Host>();
+  private readonly grpcCodes: ReadonlySet<number>;
+  /** Hosts already tried, kept only for the previous_hosts predicate (created on first use). */
+  private tried: Set<Host> | undefined;
   /** Retries done so far. */
   retries = 0;
 
   constructor(readonly policy: RetryPolicyModel) {
     this.left = policy.numRetries;
-    for (const [name, code] of GRPC_CONDITIONS) if (policy.retryOn.has(name)) this.grpcCodes.add(code);
+    this.grpcCodes = grpcCodesOf(policy);
+  }
+
+  /** Records a host an attempt went to (only the previous_hosts predicate needs them). */
+  noteTried(host: Host): void {
+    if (this.policy.previousHosts) (this.tried ??= new Set()).add(host);
+  }
+
+  /** This request already went to `host` (always false without previous_hosts). */
+  hasTried(host: Host): boolean {
+    return this.tried !== undefined && this.tried.has(host);
+  }
+
+  /** Hosts recorded by noteTried. */
+  get triedCount(): number {
+    return this.tried === undefined ? 0 : this.tried.size;
   }
 
   /** The policy retries some gRPC status. */

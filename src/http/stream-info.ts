@@ -1,6 +1,8 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import { flagBit, type ResponseFlag } from './response-flags';
 
+const NO_REQUEST_HEADERS: IncomingHttpHeaders = Object.freeze({});
+
 /**
  * What happened to one request, as Envoy's StreamInfo records it: the single
  * source for access logs and stats. Times are milliseconds relative to `startMs`
@@ -11,7 +13,8 @@ export class StreamInfo {
   readonly startEpochMs = Date.now();
   readonly startMs = performance.now();
   protocol: 'HTTP/1.1' | 'HTTP/2' = 'HTTP/2';
-  requestHeaders: IncomingHttpHeaders = {};
+  /** Set by the router from the downstream; a shared empty map until then (no object per request). */
+  requestHeaders: IncomingHttpHeaders = NO_REQUEST_HEADERS;
   responseHeaders: OutgoingHttpHeaders | undefined;
   responseTrailers: IncomingHttpHeaders | undefined;
   /** Status sent downstream; 0 = no response was started. */

@@ -98,7 +98,7 @@ export class H2Upstream implements UpstreamRequest {
     }
   }
 
-  private readonly onStream = (err: PoolError | null, stream?: ClientHttp2Stream, info?: { localAddress: string; localPort: number }): void => {
+  private readonly onStream = (err: PoolError | null, stream?: ClientHttp2Stream, info?: { readonly localEndpoint: string }): void => {
     this.releasePending();
     if (this.cancelled) {
       if (stream) resetH2Stream(stream, NGHTTP2_CANCEL);
@@ -121,7 +121,7 @@ export class H2Upstream implements UpstreamRequest {
     stream.on('end', H2Upstream.onEnd);
     stream.on('close', H2Upstream.onClose);
     stream.on('error', H2Upstream.onError);
-    this.handler.onUpstreamReady(info ? `${info.localAddress}:${info.localPort}` : '');
+    this.handler.onUpstreamReady(info ? info.localEndpoint : '');
   };
 
   private static onResponse(this: OwnedStream, headers: IncomingHttpHeaders, flags: number): void {

@@ -51,6 +51,8 @@ export interface PooledSessionInfo {
   /** Local address and port of the TCP connection (`''`/0 before connect and for Unix sockets). */
   readonly localAddress: string;
   readonly localPort: number;
+  /** `localAddress:localPort`, built once per session (the router records it on every request). */
+  readonly localEndpoint: string;
   /** Streams opened by the pool and not yet closed. */
   readonly activeStreams: number;
   /** Streams opened over the session's life. */
@@ -126,6 +128,7 @@ export class PooledSession implements PooledSessionInfo {
   goawayLastStreamId = -1;
   localAddress = '';
   localPort = 0;
+  private endpoint: string | undefined;
 
   private readonly session: http2.ClientHttp2Session;
   private readonly socket: net.Socket;
@@ -271,6 +274,11 @@ export class PooledSession implements PooledSessionInfo {
   }
 
   // === Node session events ===
+
+  get localEndpoint(): string {
+    // Read only after the session is ready, so the address and port are final by then.
+    return (this.endpoint ??= `${this.localAddress}:${this.localPort}`);
+  }
 
   /** Node's 'connect': the TCP connection is up and the HTTP/2 session set up (our SETTINGS queued). */
   private readonly onConnect = (): void => {
