@@ -1,0 +1,93 @@
+/**
+ * Decoded header fields → the header object the router uses (node:http2's
+ * IncomingHttpHeaders shape), with HTTP/2's message rules checked on the way (RFC 9113 §8.2,
+ * §8.3): lower-case names made of token characters, pseudo-headers first, known and unique,
+ * no connection-specific fields, no CR/LF/NUL in values, the request pseudo-headers present.
+ * And the reverse: a header object → fields for the encoder.
+ */
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import type { HpackEncoder } from './hpack/hpack-encoder';
+
+/** What kind of header block is being read. */
+export const enum BlockKind {
+  Request,
+  Response,
+  Trailers,
+}
+
+const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+const REQUEST_PSEUDO = new Set([':method', ':scheme', ':authority', ':path', ':protocol']);
+
+/** RFC 9110 token characters, lower-case only (upper-case is malformed in HTTP/2). */
+const NAME_CHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz") NAME_CHAR[c.charCodeAt(0)] = 1;
+
+/**
+ * Builds the header object from `fields` (name, value, name, value, ...). Returns a string
+ * naming what is malformed instead when the block breaks a rule (a stream error).
+ * Repeated fields are joined as node:http2 joins them: `cookie` with "; ", `set-cookie` kept
+ * as an array, others with ", ".
+ */
+export function headersFromFields(fields: readonly string[], kind: BlockKind): IncomingHttpHeaders | string {
+  const headers: IncomingHttpHeaders = Object.create(null) as IncomingHttpHeaders;
+  let regularSeen = false;
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i]!;
+    const value = fields[i + 1]!;
+    if (name.length === 0) return 'empty header name';
+    if (name.charCodeAt(0) === 0x3a /* : */) {
+      if (regularSeen) return `pseudo-header ${name} after a regular header`;
+      if (kind === BlockKind.Trailers) return `pseudo-header ${name} in trailers`;
+      if (kind === BlockKind.Request ? !REQUEST_PSEUDO.has(name) : name !== ':status') return `unknown pseudo-header ${name}`;
+      if (headers[name] !== undefined) return `repeated pseudo-header ${name}`;
+    } else {
+      regularSeen = true;
+      for (let k = 0; k < name.length; k++) {
+        if (NAME_CHAR[name.charCodeAt(k)] !== 1) return `invalid character in header name ${JSON.stringify(name)}`;
+      }
+      if (CONNECTION_SPECIFIC.has(name)) return `connection-specific header ${name}`;
+      if (name === 'te' && value !== 'trailers') return `te header other than "trailers"`;
+    }
+    for (let k = 0; k < value.length; k++) {
+      const c = value.charCodeAt(k);
+      if (c === 0x0d || c === 0x0a || c === 0x00) return `invalid character in the value of ${name}`;
+    }
+    const prev = headers[name];
+    if (prev === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else headers[name] = `${prev}${name === 'cookie' ? '; ' : ', '}${value}`;
+  }
+  if (kind === BlockKind.Request) {
+    const method = headers[':method'];
+    if (method === undefined) return 'missing :method';
+    if (method === 'CONNECT' && headers[':protocol'] === undefined) {
+      if (headers[':scheme'] !== undefined || headers[':path'] !== undefined) return 'CONNECT with :scheme or :path';
+      if (headers[':authority'] === undefined) return 'CONNECT without :authority';
+    } else if (headers[':scheme'] === undefined || !headers[':path']) {
+      return headers[':scheme'] === undefined ? 'missing :scheme' : 'missing or empty :path';
+    }
+  } else if (kind === BlockKind.Response) {
+    const status = headers[':status'];
+    if (status === undefined || !/^[1-9][0-9][0-9]$/.test(status as string)) return 'missing or invalid :status';
+  }
+  return headers;
+}
+
+/** Encodes a header object: pseudo-headers first, arrays as repeated fields, undefined skipped. */
+export function encodeHeaders(encoder: HpackEncoder, headers: OutgoingHttpHeaders): Buffer {
+  encoder.begin();
+  for (const name in headers) {
+    if (name.charCodeAt(0) !== 0x3a) continue;
+    const v = headers[name];
+    if (v !== undefined) encoder.field(name, String(v));
+  }
+  for (const name in headers) {
+    if (name.charCodeAt(0) === 0x3a) continue;
+    const v = headers[name];
+    if (v === undefined) continue;
+    const lower = name.toLowerCase();
+    if (Array.isArray(v)) for (const item of v) encoder.field(lower, item);
+    else encoder.field(lower, typeof v === 'string' ? v : String(v));
+  }
+  return encoder.end();
+}

@@ -1,0 +1,129 @@
+import t from 'tap';
+import { HUFFMAN_CODES, HUFFMAN_LENGTHS, huffmanDecode, huffmanEncode, huffmanEncodedLength } from '../../../src/h2/hpack/huffman';
+import { HpackDecoder, HpackError } from '../../../src/h2/hpack/hpack-decoder';
+import { HpackEncoder } from '../../../src/h2/hpack/hpack-encoder';
+
+const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+
+t.test('the canonical code derived from the lengths is RFC 7541 Appendix B', async (t) => {
+  // Codes as printed in the RFC, for symbols spread over every length class.
+  const printed: Array<[number, number, number]> = [
+    [0, 0x1ff8, 13], [9, 0xffffea, 24], [10, 0x3ffffffc, 30], [32, 0x14, 6], [48, 0x0, 5], [58, 0x5c, 7],
+    [88, 0xfc, 8], [92, 0x7fff0, 19], [127, 0xffffffc, 28], [128, 0xfffe6, 20], [195, 0x7fff1, 19],
+    [203, 0x7ffffde, 27], [220, 0xffffffd, 28], [249, 0xffffffe, 28], [255, 0x3ffffee, 26], [256, 0x3fffffff, 30],
+  ];
+  for (const [sym, code, len] of printed) {
+    t.equal(HUFFMAN_LENGTHS[sym], len, `length of ${sym}`);
+    t.equal(HUFFMAN_CODES[sym], code, `code of ${sym}`);
+  }
+  // A complete prefix code: the Kraft sum is exactly 1.
+  let kraft = 0;
+  for (let s = 0; s <= 256; s++) kraft += 2 ** -HUFFMAN_LENGTHS[s]!;
+  t.equal(kraft, 1, 'Kraft sum');
+});
+
+t.test('Huffman strings of RFC 7541 Appendix C.4', async (t) => {
+  const cases: Array<[string, string]> = [
+    ['www.example.com', 'f1e3 c2e5 f23a 6ba0 ab90 f4ff'],
+    ['no-cache', 'a8eb 1064 9cbf'],
+    ['custom-key', '25a8 49e9 5ba9 7d7f'],
+    ['custom-value', '25a8 49e9 5bb8 e8b4 bf'],
+  ];
+  for (const [text, coded] of cases) {
+    const out = Buffer.alloc(64);
+    const n = huffmanEncode(text, out, 0);
+    t.equal(out.subarray(0, n).toString('hex'), hex(coded).toString('hex'), `encode ${text}`);
+    t.equal(huffmanEncodedLength(text), n, `length of ${text}`);
+    const scratch = Buffer.alloc(64);
+    const m = huffmanDecode(hex(coded), 0, hex(coded).length, scratch);
+    t.equal(scratch.toString('latin1', 0, m), text, `decode ${text}`);
+  }
+  // Every octet value round-trips, long codes included.
+  const all = Buffer.from([...Array(256).keys()]).toString('latin1');
+  const out = Buffer.alloc(1024);
+  const n = huffmanEncode(all, out, 0);
+  const scratch = Buffer.alloc(1024);
+  t.equal(scratch.toString('latin1', 0, huffmanDecode(out, 0, n, scratch)), all, 'all 256 octets');
+});
+
+t.test('requests of RFC 7541 Appendix C.4 decode with the dynamic table carried over', async (t) => {
+  const d = new HpackDecoder();
+  const first = d.decode(hex('8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff'), 0, 17, 65536);
+  t.same(first.fields, [':method', 'GET', ':scheme', 'http', ':path', '/', ':authority', 'www.example.com']);
+  const second = d.decode(hex('8286 84be 5886 a8eb 1064 9cbf'), 0, 12, 65536);
+  t.same(second.fields, [':method', 'GET', ':scheme', 'http', ':path', '/', ':authority', 'www.example.com', 'cache-control', 'no-cache']);
+  const thirdBytes = hex('8287 85bf 4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf');
+  const third = d.decode(thirdBytes, 0, thirdBytes.length, 65536);
+  t.same(third.fields, [':method', 'GET', ':scheme', 'https', ':path', '/index.html', ':authority', 'www.example.com', 'custom-key', 'custom-value']);
+});
+
+t.test('encoder and decoder stay in step through evictions and table size changes', async (t) => {
+  const enc = new HpackEncoder();
+  const dec = new HpackDecoder();
+  let seed = 7;
+  const rand = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  let encodedBytes = 0;
+  let rawBytes = 0;
+  for (let i = 0; i < 500; i++) {
+    if (i === 200) enc.setMaxTableSize(256); // the peer shrank its table: a size update goes first
+    const fields: string[] = [':method', 'POST', ':path', `/svc.S${rand(20)}/M`, 'content-type', 'application/grpc', 'te', 'trailers'];
+    for (let k = 0; k < 3; k++) fields.push(`x-h${rand(50)}`, 'v'.repeat(rand(300)) + String.fromCharCode(rand(256)));
+    fields.push('authorization', `Bearer ${rand(1000)}`, 'content-length', String(rand(100000)));
+    enc.begin();
+    for (let k = 0; k < fields.length; k += 2) enc.field(fields[k]!, fields[k + 1]!);
+    const block = Buffer.from(enc.end());
+    encodedBytes += block.length;
+    rawBytes += fields.reduce((a, f) => a + f.length, 0);
+    const got = dec.decode(block, 0, block.length, 1 << 20);
+    if (JSON.stringify(got.fields) !== JSON.stringify(fields)) {
+      t.fail(`block ${i} decoded differently`);
+      return;
+    }
+  }
+  t.pass('500 blocks decoded to exactly what was encoded');
+  t.ok(encodedBytes < rawBytes, `compressed ${rawBytes} → ${encodedBytes} bytes`);
+  // Repeating a gRPC call's headers: after the first block each field is one indexed byte.
+  enc.begin();
+  for (const [n, v] of [[':method', 'POST'], [':path', '/a.B/C'], ['content-type', 'application/grpc'], ['te', 'trailers']] as const) enc.field(n, v);
+  dec.decode(Buffer.from(enc.end()), 0, enc.end().length, 65536);
+  enc.begin();
+  for (const [n, v] of [[':method', 'POST'], [':path', '/a.B/C'], ['content-type', 'application/grpc'], ['te', 'trailers']] as const) enc.field(n, v);
+  t.equal(enc.end().length, 4, 'the repeated block is 4 bytes');
+});
+
+t.test('malformed blocks are COMPRESSION_ERRORs naming the problem', async (t) => {
+  const bad: Array<[string, string, RegExp]> = [
+    ['80', 'index 0', /index 0/],
+    ['be', 'index past the table', /past the end/],
+    ['3fe21f', 'size update above the setting', /exceeds SETTINGS_HEADER_TABLE_SIZE/],
+    ['82 20', 'size update after a field', /after a header field/],
+    ['40 85 ffffffffff 00', 'EOS inside a Huffman string', /EOS|invalid Huffman/],
+    ['40 81 00 00', 'padding of zeros', /padding|truncated/],
+    ['40 0a 6162', 'string past the end', /past the end/],
+    ['ff ffffffffff7f', 'integer too large', /too large|truncated/],
+  ];
+  for (const [bytes, what, re] of bad) {
+    const d = new HpackDecoder();
+    const b = hex(bytes);
+    t.throws(() => d.decode(b, 0, b.length, 65536), re, what);
+    try { d.decode(b, 0, b.length, 65536); } catch (err) { t.ok(err instanceof HpackError, `${what} is an HpackError`); }
+  }
+});
+
+t.test('a block past the header list limit is decoded to the end and flagged', async (t) => {
+  const enc = new HpackEncoder();
+  const dec = new HpackDecoder();
+  enc.begin();
+  enc.field('x-big', 'a'.repeat(1000));
+  enc.field('x-after', 'kept-in-table');
+  const block = Buffer.from(enc.end());
+  const r = dec.decode(block, 0, block.length, 500);
+  t.ok(r.overLimit, 'flagged');
+  t.ok(r.listSize > 500, `list size ${r.listSize}`);
+  // The table still learned 'x-after' (the encoder indexed it): the next block can refer to it.
+  enc.begin();
+  enc.field('x-after', 'kept-in-table');
+  const next = Buffer.from(enc.end());
+  t.equal(next.length, 1, 'indexed reference');
+  t.same(dec.decode(next, 0, 1, 500).fields, ['x-after', 'kept-in-table']);
+});
