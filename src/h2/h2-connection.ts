@@ -31,6 +31,16 @@ export interface H2ConnectionOptions {
   readonly maxHeaderListSize: number;
   /** SETTINGS_MAX_FRAME_SIZE we advertise. */
   readonly maxFrameSize?: number;
+  /** Server role, Envoy's header limits: fields per request (max_headers_count) ... */
+  readonly maxHeadersCount?: number;
+  /** ... and the sum of name and value lengths (max_request_headers_kb); over either, the stream is reset. */
+  readonly maxHeaderBytes?: number;
+  /** PRIORITY frames allowed per stream opened, plus one stream's worth (max_inbound_priority_frames_per_stream). */
+  readonly maxPriorityFramesPerStream?: number;
+  /** Consecutive DATA/HEADERS/CONTINUATION frames with no payload and no END_STREAM (max_consecutive_inbound_frames_with_empty_payload). */
+  readonly maxConsecutiveEmptyFrames?: number;
+  /** Control frames (SETTINGS/PING ACKs, RST_STREAM) queued while the peer is not reading (max_outbound_control_frames). */
+  readonly maxOutboundControlFrames?: number;
 }
 
 /** What the owner of a connection hears about it. */
@@ -58,6 +68,7 @@ export class H2Connection {
   private readonly decoder: HpackDecoder;
   private readonly encoder = new HpackEncoder();
   private readonly isServer: boolean;
+  private readonly decodeLimit: number;
 
   // Peer settings.
   private peerInitialWindow = DEFAULT_WINDOW;
@@ -82,6 +93,11 @@ export class H2Connection {
   // Reading state.
   private buffered: Buffer | undefined;
   private prefaceLeft: number;
+  // Flood accounting (server role, Envoy's codec limits).
+  private streamsOpened = 0;
+  private priorityFrames = 0;
+  private emptyFrames = 0;
+  private controlFramesQueued = 0;
   /** Header block being collected across CONTINUATION frames. */
   private headerStream = 0;
   private headerFlags = 0;
@@ -99,11 +115,18 @@ export class H2Connection {
     this.prefaceLeft = this.isServer ? CLIENT_PREFACE.length : 0;
     this.recvWindow = options.connectionWindow;
     this.decoder = new HpackDecoder(4096);
+    // Past this HPACK list size (32 octets per field + name + value) no block can pass Envoy's
+    // limits; decoding keeps going for the table's sake but stops keeping fields (HPACK bombs).
+    const o = options;
+    this.decodeLimit = o.maxHeaderBytes !== undefined && o.maxHeadersCount !== undefined
+      ? o.maxHeaderBytes + 32 * o.maxHeadersCount
+      : o.maxHeaderListSize;
     this.writer = new FrameWriter(socket);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
     socket.on('error', (err) => this.destroy(err));
     socket.on('close', () => this.destroy(undefined));
+    socket.on('drain', () => (this.controlFramesQueued = 0));
     if (!this.isServer) this.writer.raw(CLIENT_PREFACE);
     this.sendSettings();
     if (options.connectionWindow > DEFAULT_WINDOW) this.windowUpdate(0, options.connectionWindow - DEFAULT_WINDOW);
@@ -203,6 +226,18 @@ export class H2Connection {
     payload.writeUInt32BE(this.lastPeerStreamId, 0);
     payload.writeUInt32BE(code, 4);
     payload.write(debug, 8, 'latin1');
+    this.writer.frame(FrameType.GOAWAY, 0, 0, payload);
+  }
+
+  /**
+   * The first phase of a graceful shutdown: a GOAWAY with the largest stream id, so clients
+   * stop opening streams while those racing with it are still served (then `goaway()`).
+   */
+  announceShutdown(): void {
+    if (this.goawaySent || this.destroyed) return;
+    const payload = Buffer.allocUnsafe(8);
+    payload.writeUInt32BE(MAX_WINDOW, 0);
+    payload.writeUInt32BE(ErrorCode.NO_ERROR, 4);
     this.writer.frame(FrameType.GOAWAY, 0, 0, payload);
   }
 
@@ -315,13 +350,13 @@ export class H2Connection {
     if (stream.remoteEnded) this.removeStream(stream);
   }
 
+  /** Forgets a stream; a stream that ended on both sides (not reset) is reported complete. */
   private removeStream(stream: H2Stream): void {
     if (stream.closed) return;
     stream.closed = true;
     stream.pending = undefined;
     this.streams.delete(stream.id);
-    // Bytes the peer sent that we never handed on still count against the connection window.
-    if (stream.recvUnacked > 0) stream.recvUnacked = 0;
+    if (stream.rstCode === undefined) stream.handler.onComplete?.(stream);
   }
 
   private sendSettings(): void {
@@ -339,6 +374,19 @@ export class H2Connection {
       payload.writeUInt32BE(value, i * 6 + 2);
     });
     this.writer.frame(FrameType.SETTINGS, 0, 0, payload);
+  }
+
+  /**
+   * Queues a control frame sent in answer to the peer. A peer that sends them without reading
+   * the answers makes them pile up here: past the limit, while the socket is backed up, that
+   * is a flood (Envoy's max_outbound_control_frames).
+   */
+  private controlFrame(type: FrameType, flags: number, streamId: number, payload: Buffer | undefined, start?: number, end?: number): void {
+    const max = this.options.maxOutboundControlFrames;
+    if (max !== undefined && this.socket.writableLength > 0 && ++this.controlFramesQueued > max) {
+      throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'too many control frames queued for a peer that does not read');
+    }
+    this.writer.frame(type, flags, streamId, payload, start, end);
   }
 
   private windowUpdate(streamId: number, increment: number): void {
@@ -391,6 +439,7 @@ export class H2Connection {
     if (this.headerStream !== 0 && type !== FrameType.CONTINUATION) {
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'header block interrupted by another frame');
     }
+    if (type <= FrameType.HEADERS || type === FrameType.CONTINUATION) this.countEmptyFrames(type, flags, start, end);
     switch (type) {
       case FrameType.DATA: return this.onData(flags, id, buf, start, end);
       case FrameType.HEADERS: return this.onHeadersFrame(flags, id, buf, start, end);
@@ -403,11 +452,25 @@ export class H2Connection {
       case FrameType.PRIORITY:
         if (id === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PRIORITY on stream 0');
         if (end - start !== 5) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'PRIORITY frame of the wrong size');
+        if (this.options.maxPriorityFramesPerStream !== undefined && ++this.priorityFrames > this.options.maxPriorityFramesPerStream * (1 + this.streamsOpened)) {
+          throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'too many PRIORITY frames');
+        }
         return;
       case FrameType.PUSH_PROMISE:
         throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PUSH_PROMISE (push is disabled)');
       default:
         return; // unknown frame types are ignored (RFC 9113 §4.1)
+    }
+  }
+
+  private countEmptyFrames(type: number, flags: number, start: number, end: number): void {
+    const max = this.options.maxConsecutiveEmptyFrames;
+    if (max === undefined) return;
+    const endFlag = type === FrameType.CONTINUATION ? Flag.END_HEADERS : Flag.END_STREAM;
+    if (end > start || (flags & endFlag) !== 0) {
+      this.emptyFrames = 0;
+    } else if (++this.emptyFrames > max) {
+      throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'too many consecutive frames with an empty payload');
     }
   }
 
@@ -448,8 +511,9 @@ export class H2Connection {
       stream.handler.onReset(stream, ErrorCode.PROTOCOL_ERROR, false);
       return;
     }
-    if (endStream) this.endRemote(stream);
+    if (endStream) stream.remoteEnded = true;
     stream.handler.onData(stream, start === 0 && end === buf.length ? buf : buf.subarray(start, end), endStream);
+    if (endStream && stream.localEnded) this.removeStream(stream);
   }
 
   private consumedConnectionOnly(n: number): void {
@@ -502,7 +566,7 @@ export class H2Connection {
   private onHeaderBlock(id: number, flags: number, buf: Buffer, start: number, end: number): void {
     let decoded;
     try {
-      decoded = this.decoder.decode(buf, start, end, this.options.maxHeaderListSize);
+      decoded = this.decoder.decode(buf, start, end, this.decodeLimit);
     } catch (err) {
       if (err instanceof HpackError) throw new ConnectionError(ErrorCode.COMPRESSION_ERROR, err.message);
       throw err;
@@ -558,18 +622,26 @@ export class H2Connection {
         stream.handler.onReset(stream, ErrorCode.PROTOCOL_ERROR, false);
         return;
       }
-      this.endRemote(stream);
+      stream.remoteEnded = true;
     }
     stream.handler.onHeaders(stream, headers, endStream);
+    if (endStream && stream.localEnded) this.removeStream(stream);
   }
 
   private openPeerStream(id: number, fields: string[], overLimit: boolean, endStream: boolean): void {
-    const refuse = (code: ErrorCode): void => this.writer.frame(FrameType.RST_STREAM, 0, id, u32(code));
+    const refuse = (code: ErrorCode): void => this.controlFrame(FrameType.RST_STREAM, 0, id, u32(code));
     if (this.goawaySent) return refuse(ErrorCode.REFUSED_STREAM);
     if (this.streams.size >= this.options.maxConcurrentStreams) return refuse(ErrorCode.REFUSED_STREAM);
     if (overLimit) {
+      this.streamsOpened += 1;
       this.handler.onBadRequest?.('header list too large');
-      return refuse(ErrorCode.PROTOCOL_ERROR);
+      return refuse(ErrorCode.INTERNAL_ERROR);
+    }
+    this.streamsOpened += 1;
+    if (this.exceedsHeaderLimits(fields)) {
+      // Envoy's codec fails the header callback; the stream is reset with INTERNAL_ERROR.
+      this.handler.onBadRequest?.('header list too large');
+      return refuse(ErrorCode.INTERNAL_ERROR);
     }
     const headers = headersFromFields(fields, BlockKind.Request);
     if (typeof headers === 'string') {
@@ -584,9 +656,14 @@ export class H2Connection {
     this.handler.onStream?.(stream, headers, endStream);
   }
 
-  private endRemote(stream: H2Stream): void {
-    stream.remoteEnded = true;
-    if (stream.localEnded) this.removeStream(stream);
+  /** Envoy's header-map limits: field count, and the sum of name and value lengths. */
+  private exceedsHeaderLimits(fields: readonly string[]): boolean {
+    const { maxHeadersCount, maxHeaderBytes } = this.options;
+    if (maxHeadersCount !== undefined && fields.length / 2 > maxHeadersCount) return true;
+    if (maxHeaderBytes === undefined) return false;
+    let bytes = 0;
+    for (let i = 0; i < fields.length; i++) bytes += fields[i]!.length;
+    return bytes > maxHeaderBytes;
   }
 
   private onRstStream(id: number, buf: Buffer, start: number, end: number): void {
@@ -633,7 +710,7 @@ export class H2Connection {
         default: break; // MAX_HEADER_LIST_SIZE is advisory; unknown settings are ignored
       }
     }
-    this.writer.frame(FrameType.SETTINGS, Flag.ACK, 0, undefined);
+    this.controlFrame(FrameType.SETTINGS, Flag.ACK, 0, undefined);
     this.drainBlocked();
     const first = !this.gotPeerSettings;
     this.gotPeerSettings = true;
@@ -644,7 +721,7 @@ export class H2Connection {
     if (id !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PING on a stream');
     if (end - start !== 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'PING of the wrong size');
     if (flags & Flag.ACK) return;
-    this.writer.frame(FrameType.PING, Flag.ACK, 0, buf, start, end);
+    this.controlFrame(FrameType.PING, Flag.ACK, 0, buf, start, end);
   }
 
   private onGoaway(id: number, buf: Buffer, start: number, end: number): void {
@@ -656,6 +733,7 @@ export class H2Connection {
     // Streams the peer never processed: safe to retry elsewhere.
     for (const stream of [...this.streams.values()]) {
       if (stream.id > last && (stream.id & 1) === (this.isServer ? 0 : 1)) {
+        stream.rstCode = ErrorCode.REFUSED_STREAM;
         this.removeStream(stream);
         stream.handler.onReset(stream, ErrorCode.REFUSED_STREAM, false);
       }

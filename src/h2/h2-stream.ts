@@ -17,6 +17,8 @@ export interface StreamHandler {
   onReset(stream: H2Stream, code: number, connectionGone: boolean): void;
   /** Data that waited for flow-control window has all been sent (the stream may have closed with it). */
   onWritable(stream: H2Stream): void;
+  /** Both sides ended and the stream is gone (not called for resets). */
+  onComplete?(stream: H2Stream): void;
 }
 
 export class H2Stream {

@@ -52,6 +52,7 @@ export function headersFromFields(fields: readonly string[], kind: BlockKind): I
       const c = value.charCodeAt(k);
       if (c === 0x0d || c === 0x0a || c === 0x00) return `invalid character in the value of ${name}`;
     }
+    if (name === 'content-length' && (headers[name] !== undefined || !isDecimal(value))) return 'invalid or repeated content-length';
     const prev = headers[name];
     if (prev === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
     else if (Array.isArray(prev)) prev.push(value);
@@ -71,6 +72,15 @@ export function headersFromFields(fields: readonly string[], kind: BlockKind): I
     if (status === undefined || !/^[1-9][0-9][0-9]$/.test(status as string)) return 'missing or invalid :status';
   }
   return headers;
+}
+
+function isDecimal(value: string): boolean {
+  if (value.length === 0 || value.length > 15) return false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
 }
 
 /** Encodes a header object: pseudo-headers first, arrays as repeated fields, undefined skipped. */

@@ -1,5 +1,19 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
-import type { Readable } from 'node:stream';
+
+/**
+ * A request body as the router reads it: the part of node's Readable it uses, so a codec
+ * can hand over a Readable (HTTP/1.1) or a lighter object of its own (the frame-level
+ * HTTP/2 core). Listeners are called with the body as `this`.
+ */
+export interface RequestBody {
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'end', listener: () => void): unknown;
+  once(event: 'end', listener: () => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  /** 'end' has been emitted. */
+  readonly readableEnded: boolean;
+}
 
 /**
  * One downstream request, whatever the codec (HTTP/2 stream or HTTP/1.1 exchange).
@@ -10,7 +24,7 @@ export interface Downstream {
   readonly protocol: 'HTTP/1.1' | 'HTTP/2';
   readonly headers: IncomingHttpHeaders;
   /** Request body; emits 'data' and 'end'. */
-  readonly body: Readable;
+  readonly body: RequestBody;
   readonly localAddress: string;
   readonly remoteAddress: string;
   /** `host:port` the connection was originally going to, when original_dst restored it; else undefined. */

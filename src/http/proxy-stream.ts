@@ -18,8 +18,7 @@ import { H2Upstream } from '../upstream/h2-upstream';
 import type { Host } from '../upstream/host';
 import type { UpstreamFailure, UpstreamHandler, UpstreamRequest } from '../upstream/upstream-request';
 import type { HttpConnectionManager } from './connection-manager';
-import type { Downstream, DownstreamCloseListener } from './downstream';
-import type { Readable } from 'node:stream';
+import type { Downstream, DownstreamCloseListener, RequestBody } from './downstream';
 import type { FilterStream } from './filters/http-filter';
 import { parseGrpcTimeout } from './grpc';
 import { stripHopByHop } from './headers';
@@ -49,7 +48,7 @@ const NO_HEADERS: OutgoingHttpHeaders = Object.freeze({});
  * are shared functions instead of closures allocated per request.
  */
 const kProxyStream = Symbol('legate.proxyStream');
-type OwnedBody = Readable & { [kProxyStream]: ProxyStream };
+type OwnedBody = RequestBody & { [kProxyStream]: ProxyStream };
 
 export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamCloseListener {
   readonly info = new StreamInfo();

@@ -18,6 +18,13 @@ import { formatAddress } from '../snapshot/model';
 import { overloadManager } from '../overload/overload-manager';
 import { sniffCodec } from './codec-sniffer';
 import type { ConnectionFacts } from './connection-facts';
+import { FrameServerConnection } from './h2-frame-server';
+
+/**
+ * Downstream HTTP/2 runs on Legate's frame-level core (src/h2) unless LEGATE_HTTP2_CORE=node
+ * asks for node:http2 (kept for side-by-side measurement; see bench/NOTES.md).
+ */
+const NODE_HTTP2 = process.env.LEGATE_HTTP2_CORE === 'node';
 
 const log = logger('connection');
 
@@ -38,6 +45,7 @@ export class HttpChain {
   private readonly h2: http2.Http2Server;
   private readonly h1: http.Server;
   private readonly sessions = new Set<Http2Session>();
+  private readonly frameConnections = new Set<FrameServerConnection>();
   private readonly retired = new Set<HttpConnectionManager>();
   private draining = false;
 
@@ -75,7 +83,7 @@ export class HttpChain {
     const detected = facts.applicationProtocols[0];
     if (codec === 'HTTP2' || (codec === 'AUTO' && detected === 'h2c')) {
       hs.downstream_cx_http2_total++;
-      this.h2.emit('connection', socket);
+      this.serveHttp2(socket);
     } else if (codec === 'HTTP1' || (codec === 'AUTO' && (detected === 'http/1.1' || detected === 'http/1.0'))) {
       hs.downstream_cx_http1_total++;
       this.handOffHttp1(socket);
@@ -84,7 +92,7 @@ export class HttpChain {
       sniffCodec(socket, 10_000, (c) => {
         if (c === 'h2') {
           hs.downstream_cx_http2_total++;
-          this.h2.emit('connection', socket);
+          this.serveHttp2(socket);
         } else if (c === 'h1') {
           hs.downstream_cx_http1_total++;
           this.handOffHttp1(socket);
@@ -92,6 +100,20 @@ export class HttpChain {
       });
     }
   }
+
+  private serveHttp2(socket: Socket): void {
+    if (NODE_HTTP2) {
+      this.h2.emit('connection', socket);
+      return;
+    }
+    const conn = new FrameServerConnection(socket, this.currentHcm, endsOf(socket), this.forgetFrameConnection);
+    this.frameConnections.add(conn);
+    if (this.draining) conn.drain(0);
+  }
+
+  private readonly forgetFrameConnection = (conn: FrameServerConnection): void => {
+    this.frameConnections.delete(conn);
+  };
 
   /**
    * Graceful drain: tell HTTP/2 clients with a GOAWAY that admits no new streams soon, and close
@@ -108,6 +130,7 @@ export class HttpChain {
     setTimeout(() => {
       for (const s of this.sessions) if (!s.closed && !s.destroyed) s.close();
     }, Math.min(this.hcm.model.drainTimeoutMs, 1000)).unref();
+    for (const c of this.frameConnections) c.drain(Math.min(this.hcm.model.drainTimeoutMs, 1000));
     this.h1.closeIdleConnections();
   }
 
@@ -139,6 +162,7 @@ export class HttpChain {
     this.hcm.close();
     for (const h of this.retired) h.close();
     for (const s of this.sessions) s.destroy();
+    for (const c of this.frameConnections) c.destroy();
   }
 
   /**
