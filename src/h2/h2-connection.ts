@@ -58,6 +58,10 @@ export interface ConnectionHandler {
   onGoaway?(lastStreamId: number, code: number): void;
   /** The connection is finished (socket closed); every open stream has had onReset. */
   onClose?(error: Error | undefined): void;
+  /** A stream left the connection, however it ended (for counting open streams). */
+  onStreamClosed?(stream: H2Stream): void;
+  /** A PING we sent was acknowledged. */
+  onPingAck?(payload: Buffer): void;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -147,6 +151,7 @@ export class H2Connection {
     const id = this.nextStreamId;
     this.nextStreamId += 2;
     const stream = new H2Stream(id, handler, this.peerInitialWindow, this.options.streamWindow);
+    stream.connection = this;
     this.streams.set(id, stream);
     this.sendHeaderBlock(stream, headers, endStream);
     return stream;
@@ -253,6 +258,7 @@ export class H2Connection {
     for (const stream of this.streams.values()) {
       stream.closed = true;
       stream.handler.onReset(stream, ErrorCode.CANCEL, true);
+      this.handler.onStreamClosed?.(stream);
     }
     this.streams.clear();
     this.blocked = [];
@@ -357,6 +363,7 @@ export class H2Connection {
     stream.pending = undefined;
     this.streams.delete(stream.id);
     if (stream.rstCode === undefined) stream.handler.onComplete?.(stream);
+    this.handler.onStreamClosed?.(stream);
   }
 
   private sendSettings(): void {
@@ -649,6 +656,7 @@ export class H2Connection {
       return refuse(ErrorCode.PROTOCOL_ERROR);
     }
     const stream = new H2Stream(id, NO_HANDLER, this.peerInitialWindow, this.options.streamWindow);
+    stream.connection = this;
     stream.headersReceived = true;
     stream.declaredLength = declaredLength(headers);
     this.streams.set(id, stream);
@@ -720,7 +728,10 @@ export class H2Connection {
   private onPing(flags: number, id: number, buf: Buffer, start: number, end: number): void {
     if (id !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PING on a stream');
     if (end - start !== 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'PING of the wrong size');
-    if (flags & Flag.ACK) return;
+    if (flags & Flag.ACK) {
+      this.handler.onPingAck?.(buf.subarray(start, end));
+      return;
+    }
     this.controlFrame(FrameType.PING, Flag.ACK, 0, buf, start, end);
   }
 

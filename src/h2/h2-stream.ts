@@ -3,6 +3,7 @@
  * owner reacts through a {@link StreamHandler}; the connection does all the framing.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import type { H2Connection } from './h2-connection';
 
 export interface StreamHandler {
   /** Headers (request or response), then possibly trailers; `endStream` ends the peer's side. */
@@ -22,6 +23,8 @@ export interface StreamHandler {
 }
 
 export class H2Stream {
+  /** The connection the stream belongs to (set when it is created). */
+  connection!: H2Connection;
   /** Owner's context (the router object): lets handlers be shared functions, not closures. */
   context: unknown;
   /** Our side has sent END_STREAM (or will, after the queued data). */

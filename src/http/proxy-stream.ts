@@ -19,6 +19,8 @@ import type { Host } from '../upstream/host';
 import type { UpstreamFailure, UpstreamHandler, UpstreamRequest } from '../upstream/upstream-request';
 import type { HttpConnectionManager } from './connection-manager';
 import type { Downstream, DownstreamCloseListener, RequestBody } from './downstream';
+import { USE_NODE_HTTP2 } from '../h2/core-choice';
+import { FrameUpstream } from '../upstream/frame-upstream';
 import type { FilterStream } from './filters/http-filter';
 import { parseGrpcTimeout } from './grpc';
 import { stripHopByHop } from './headers';
@@ -214,9 +216,11 @@ export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamClo
       this.perTryTimer = setTimeout(onPerTryTimer, perTry, this);
     }
     const protocol = cluster.model.protocol === 'downstream' ? (this.ds.protocol === 'HTTP/2' ? 'http2' : 'http1') : cluster.model.protocol;
-    const upstream = protocol === 'http2'
-      ? new H2Upstream(host, this.upstreamHeaders, this, this.grpc, this.resources)
-      : new H1Upstream(host, this.upstreamHeaders, this.requestHasBody(), this);
+    const upstream = protocol !== 'http2'
+      ? new H1Upstream(host, this.upstreamHeaders, this.requestHasBody(), this)
+      : USE_NODE_HTTP2
+        ? new H2Upstream(host, this.upstreamHeaders, this, this.grpc, this.resources)
+        : new FrameUpstream(host, this.upstreamHeaders, this, this.grpc, this.resources);
     this.upstream = upstream;
     upstream.start();
   }

@@ -19,12 +19,7 @@ import { overloadManager } from '../overload/overload-manager';
 import { sniffCodec } from './codec-sniffer';
 import type { ConnectionFacts } from './connection-facts';
 import { FrameServerConnection } from './h2-frame-server';
-
-/**
- * Downstream HTTP/2 runs on Legate's frame-level core (src/h2) unless LEGATE_HTTP2_CORE=node
- * asks for node:http2 (kept for side-by-side measurement; see bench/NOTES.md).
- */
-const NODE_HTTP2 = process.env.LEGATE_HTTP2_CORE === 'node';
+import { USE_NODE_HTTP2 } from '../h2/core-choice';
 
 const log = logger('connection');
 
@@ -102,7 +97,7 @@ export class HttpChain {
   }
 
   private serveHttp2(socket: Socket): void {
-    if (NODE_HTTP2) {
+    if (USE_NODE_HTTP2) {
       this.h2.emit('connection', socket);
       return;
     }

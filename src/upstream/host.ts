@@ -3,6 +3,9 @@ import { Pool as UndiciPool } from 'undici';
 import type { ClusterModel, EndpointModel, SocketAddress, TransportSocketMatchModel } from '../snapshot/model';
 import { formatAddress } from '../snapshot/model';
 import { H2HostPool, type SharedConnectionLimit } from './pool/h2-host-pool';
+import type { H2Stream } from '../h2/h2-stream';
+import { frameSessionFactory } from './pool/frame-session';
+import { nodeSessionFactory, type SessionFactory } from './pool/pooled-session';
 import type { HostMonitor } from './outlier-detector';
 import { coarseHealth, edsHealthFlags, formatHealthFlags, isExcluded, type CoarseHealth } from '../health/health-flags';
 import type { HealthCheckedHost } from '../health/types';
@@ -33,6 +36,7 @@ export class Host implements HealthCheckedHost {
   private ownFlags = 0;
   readonly stats: HostStats = { cx_active: 0, cx_connect_fail: 0, cx_total: 0, rq_active: 0, rq_error: 0, rq_success: 0, rq_timeout: 0, rq_total: 0, cx_rx_bytes_total: 0, cx_tx_bytes_total: 0 };
   private h2: H2HostPool | undefined;
+  private h2Frame: H2HostPool<H2Stream> | undefined;
   private h1: UndiciPool | undefined;
   /** The outlier detector's monitor of this host, when the cluster has outlier_detection. */
   outlier: HostMonitor | undefined;
@@ -150,11 +154,21 @@ export class Host implements HealthCheckedHost {
     this.endpoint = e;
   }
 
+  /** The HTTP/2 pool on node:http2 (LEGATE_HTTP2_CORE=node). */
   h2Pool(): H2HostPool {
-    if (!this.h2) {
+    return (this.h2 ??= this.makeH2Pool(nodeSessionFactory));
+  }
+
+  /** The HTTP/2 pool on the frame-level core (the default). */
+  framePool(): H2HostPool<H2Stream> {
+    return (this.h2Frame ??= this.makeH2Pool(frameSessionFactory));
+  }
+
+  private makeH2Pool<S>(factory: SessionFactory<S>): H2HostPool<S> {
+    {
       const m = this.cluster;
       const addr = this.address.kind === 'tcp' ? { host: this.address.host, port: this.address.port } : { path: this.address.path };
-      this.h2 = new H2HostPool(addr, {
+      return new H2HostPool<S>(addr, {
         connectTimeoutMs: Math.max(1, Math.round(m.connectTimeoutMs)),
         idleTimeoutMs: Math.round(m.idleTimeoutMs),
         keepaliveIntervalMs: Math.round(m.http2.keepaliveIntervalMs),
@@ -171,14 +185,13 @@ export class Host implements HealthCheckedHost {
         onConnect: () => { this.stats.cx_active++; },
         onConnectFail: () => { this.stats.cx_connect_fail++; },
         onSessionClose: () => { this.stats.cx_active--; },
-      }, this.connectionLimit);
+      }, this.connectionLimit, factory);
     }
-    return this.h2;
   }
 
   /** HTTP/2 sessions open or connecting (what the max_connections circuit breaker counts). */
   get h2Connections(): number {
-    return this.h2?.sessionCount ?? 0;
+    return (this.h2?.sessionCount ?? 0) + (this.h2Frame?.sessionCount ?? 0);
   }
 
   h1Pool(): UndiciPool {
@@ -202,11 +215,13 @@ export class Host implements HealthCheckedHost {
   /** Host left the cluster: finish in-flight requests, then close. */
   drain(): void {
     this.h2?.drain();
+    this.h2Frame?.drain();
     void this.h1?.close().catch(() => undefined);
   }
 
   close(): void {
     this.h2?.close();
+    this.h2Frame?.close();
     void this.h1?.destroy().catch(() => undefined);
   }
 }

@@ -25,8 +25,8 @@ import { resolvePoolEvents } from './pool-events';
 import type { H2PoolEvents } from './pool-events';
 import { describeAddress, resolvePoolOptions } from './pool-options';
 import type { H2PoolOptions, PoolAddress } from './pool-options';
-import { ASSUMED_PEER_MAX_STREAMS, PooledSession } from './pooled-session';
-import type { SessionOwner } from './pooled-session';
+import { ASSUMED_PEER_MAX_STREAMS, nodeSessionFactory } from './pooled-session';
+import type { PoolSession, SessionFactory, SessionOwner } from './pooled-session';
 import { RingQueue } from './ring-queue';
 import { POOL_TRACE, trace } from './trace';
 
@@ -42,7 +42,7 @@ export { isUnprocessedStreamFailure } from './unprocessed-stream';
  */
 export type PoolState = 'active' | 'draining' | 'closed';
 
-function isQueued(request: PendingRequest): boolean {
+function isQueued(request: { readonly state: string }): boolean {
   return request.state === 'queued';
 }
 
@@ -57,16 +57,16 @@ export interface SharedConnectionLimit {
 
 const NO_SHARED_LIMIT: SharedConnectionLimit = { canConnect: () => true };
 
-export class H2HostPool implements SessionOwner, PendingOwner {
+export class H2HostPool<S = http2.ClientHttp2Stream> implements SessionOwner, PendingOwner {
   readonly address: PoolAddress;
   readonly options: H2PoolOptions;
   private readonly label: string;
   private readonly events: H2PoolEvents;
   private poolState: PoolState = 'active';
   /** Every session not yet `closed`, oldest first. Invariant: `length <= options.maxSessions`. */
-  private readonly sessions: PooledSession[] = [];
+  private readonly sessions: PoolSession<S>[] = [];
   /** Holds queued requests and lazily-skipped cancelled ones. */
-  private readonly queue = new RingQueue<PendingRequest>();
+  private readonly queue = new RingQueue<PendingRequest<S>>();
   /** Invariant: number of entries in `queue` whose state is `queued`. */
   private queued = 0;
   /** Invariant: sum of `activeStreams` over every session this pool opened, including closed ones still finishing. */
@@ -84,7 +84,14 @@ export class H2HostPool implements SessionOwner, PendingOwner {
    * @param options partial options; missing ones take Envoy's defaults. Throws `RangeError` if invalid.
    * @param events optional lifecycle callbacks for stats.
    */
-  constructor(address: PoolAddress, options?: Partial<H2PoolOptions>, events?: Partial<H2PoolEvents>, private readonly sharedLimit: SharedConnectionLimit = NO_SHARED_LIMIT) {
+  constructor(
+    address: PoolAddress,
+    options?: Partial<H2PoolOptions>,
+    events?: Partial<H2PoolEvents>,
+    private readonly sharedLimit: SharedConnectionLimit = NO_SHARED_LIMIT,
+    /** What carries the sessions: node:http2 by default, or the frame-level core. */
+    private readonly sessionFactory: SessionFactory<S> = nodeSessionFactory as unknown as SessionFactory<S>,
+  ) {
     this.label = describeAddress(address);
     this.address = address;
     this.options = resolvePoolOptions(options);
@@ -141,7 +148,7 @@ export class H2HostPool implements SessionOwner, PendingOwner {
    *
    * @returns a handle whose `cancel()` withdraws the request while it is queued.
    */
-  request(headers: http2.OutgoingHttpHeaders, callback: PoolCallback, options?: http2.ClientSessionRequestOptions): PendingHandle {
+  request(headers: http2.OutgoingHttpHeaders, callback: PoolCallback<S>, options?: http2.ClientSessionRequestOptions): PendingHandle {
     if (this.poolState !== 'active') {
       callback(this.closedError(), undefined, undefined, false);
       return SETTLED_HANDLE;
@@ -155,7 +162,7 @@ export class H2HostPool implements SessionOwner, PendingOwner {
       callback(new PoolError('overflow', 'pending request overflow'), undefined, undefined, false);
       return SETTLED_HANDLE;
     }
-    const pending = new PendingRequest(this, headers, options, callback);
+    const pending = new PendingRequest<S>(this, headers, options, callback);
     this.queue.push(pending);
     this.queued++;
     if (POOL_TRACE) trace('pool', `${this.label} queued request (${this.queued} pending, ${this.sessions.length} sessions)`);
@@ -190,26 +197,26 @@ export class H2HostPool implements SessionOwner, PendingOwner {
 
   // === SessionOwner ===
 
-  onSessionCapacity(_session: PooledSession): void {
+  onSessionCapacity(_session: PoolSession<unknown>): void {
     if (this.queued > 0) this.dispatch();
   }
 
-  onSessionSettings(session: PooledSession): void {
+  onSessionSettings(session: PoolSession<unknown>): void {
     this.connectingCapacity = Math.max(1, session.streamLimit);
   }
 
-  onSessionStreamClosed(_session: PooledSession): void {
+  onSessionStreamClosed(_session: PoolSession<unknown>): void {
     this.active--;
     if (this.queued > 0) this.dispatch();
   }
 
-  onSessionDraining(_session: PooledSession): void {
+  onSessionDraining(_session: PoolSession<unknown>): void {
     // Queued requests may now need a replacement session.
     if (this.queued > 0) this.dispatch();
   }
 
-  onSessionClosed(session: PooledSession, connectError: PoolError | null): void {
-    const index = this.sessions.indexOf(session);
+  onSessionClosed(session: PoolSession<unknown>, connectError: PoolError | null): void {
+    const index = this.sessions.indexOf(session as PoolSession<S>);
     if (index !== -1) this.sessions.splice(index, 1);
     if (connectError !== null) {
       // Fail what the sessions still connecting cannot absorb (Envoy fails pending requests on a
@@ -225,7 +232,7 @@ export class H2HostPool implements SessionOwner, PendingOwner {
 
   // === PendingOwner ===
 
-  onPendingCancelled(_request: PendingRequest): void {
+  onPendingCancelled(_request: { readonly state: string }): void {
     this.queued--;
     // Cancelled entries are skipped lazily; compact when they dominate so the queue stays bounded.
     if (this.queue.length > 64 && this.queue.length > 2 * this.queued) this.queue.retain(isQueued);
@@ -262,12 +269,12 @@ export class H2HostPool implements SessionOwner, PendingOwner {
    * callback, if the session proved unusable (another session should be tried).
    */
   private openOn(
-    session: PooledSession,
+    session: PoolSession<S>,
     headers: http2.OutgoingHttpHeaders,
     options: http2.ClientSessionRequestOptions | undefined,
-    callback: PoolCallback,
+    callback: PoolCallback<S>,
   ): boolean {
-    let stream: http2.ClientHttp2Stream | undefined;
+    let stream: S | undefined;
     try {
       stream = session.open(headers, options);
     } catch (err) {
@@ -280,10 +287,10 @@ export class H2HostPool implements SessionOwner, PendingOwner {
     return true;
   }
 
-  private findReady(): PooledSession | undefined {
+  private findReady(): PoolSession<S> | undefined {
     const sessions = this.sessions;
     for (let i = 0; i < sessions.length; i++) {
-      const session = sessions[i] as PooledSession;
+      const session = sessions[i] as PoolSession<S>;
       if (session.hasCapacity()) return session;
     }
     return undefined;
@@ -301,12 +308,12 @@ export class H2HostPool implements SessionOwner, PendingOwner {
       // The shared limit is asked (and counts its refusals) first; a pool without a session opens one anyway.
       if (!this.sharedLimit.canConnect() && this.sessions.length > 0) break;
       if (this.sessions.length >= this.options.maxSessions) break;
-      this.sessions.push(new PooledSession(this.address, this.label, this.options, this, this.events));
+      this.sessions.push(this.sessionFactory(this.address, this.label, this.options, this, this.events));
       connecting++;
     }
   }
 
-  private shiftQueued(): PendingRequest | undefined {
+  private shiftQueued(): PendingRequest<S> | undefined {
     for (;;) {
       const pending = this.queue.shift();
       if (pending === undefined || pending.state === 'queued') return pending;
@@ -316,7 +323,7 @@ export class H2HostPool implements SessionOwner, PendingOwner {
   /** Fails up to `count` queued requests, oldest first. Callbacks run after the queue is updated. */
   private failQueued(count: number, error: PoolError): void {
     if (count <= 0) return;
-    const victims: PendingRequest[] = [];
+    const victims: PendingRequest<S>[] = [];
     while (victims.length < count) {
       const pending = this.shiftQueued();
       if (pending === undefined) break;

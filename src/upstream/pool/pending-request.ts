@@ -12,9 +12,9 @@ import type { PooledSessionInfo } from './pooled-session';
  *   if the session had carried streams before this one;
  * - failure: `err` is a {@link PoolError} and nothing was sent upstream.
  */
-export type PoolCallback = (
+export type PoolCallback<S = http2.ClientHttp2Stream> = (
   err: PoolError | null,
-  stream: http2.ClientHttp2Stream | undefined,
+  stream: S | undefined,
   session: PooledSessionInfo | undefined,
   reused: boolean,
 ) => void;
@@ -33,20 +33,20 @@ export const SETTLED_HANDLE: PendingHandle = Object.freeze({ cancel: (): boolean
 
 /** What a queued request needs from its pool. */
 export interface PendingOwner {
-  onPendingCancelled(request: PendingRequest): void;
+  onPendingCancelled(request: { readonly state: PendingState }): void;
 }
 
 /** `queued` → exactly one of `dispatched` | `failed` | `cancelled`. */
 export type PendingState = 'queued' | 'dispatched' | 'failed' | 'cancelled';
 
-export class PendingRequest implements PendingHandle {
+export class PendingRequest<S = http2.ClientHttp2Stream> implements PendingHandle {
   state: PendingState = 'queued';
 
   constructor(
     private readonly owner: PendingOwner,
     readonly headers: http2.OutgoingHttpHeaders,
     readonly options: http2.ClientSessionRequestOptions | undefined,
-    readonly callback: PoolCallback,
+    readonly callback: PoolCallback<S>,
   ) {}
 
   cancel(): boolean {

@@ -61,18 +61,32 @@ export interface PooledSessionInfo {
   readonly goawayLastStreamId: number;
 }
 
+/** What the pool needs of a session, whatever carries its streams (node:http2 or the frame-level core). */
+export interface PoolSession<S> extends PooledSessionInfo {
+  /** `min(peer SETTINGS_MAX_CONCURRENT_STREAMS, options.maxConcurrentStreams)`. */
+  readonly streamLimit: number;
+  hasCapacity(): boolean;
+  /** Opens a stream, or returns undefined when the session proved unusable (try another). */
+  open(headers: http2.OutgoingHttpHeaders, options: http2.ClientSessionRequestOptions | undefined): S | undefined;
+  retire(reason: SessionCloseReason): void;
+  destroy(reason: SessionCloseReason, message?: string): void;
+}
+
+/** Makes the sessions of a pool. */
+export type SessionFactory<S> = (address: PoolAddress, label: string, options: H2PoolOptions, owner: SessionOwner, events: H2PoolEvents) => PoolSession<S>;
+
 /** How a session reports to its pool. Calls happen synchronously from Node's session events. */
 export interface SessionOwner {
   /** The session can take streams it could not before (it became ready, or SETTINGS raised the limit). */
-  onSessionCapacity(session: PooledSession): void;
+  onSessionCapacity(session: PoolSession<unknown>): void;
   /** The peer sent SETTINGS; `session.streamLimit` is now the negotiated limit. */
-  onSessionSettings(session: PooledSession): void;
+  onSessionSettings(session: PoolSession<unknown>): void;
   /** A stream opened on `session` has closed. */
-  onSessionStreamClosed(session: PooledSession): void;
+  onSessionStreamClosed(session: PoolSession<unknown>): void;
   /** The session stopped taking new streams (GOAWAY, idle close, max requests, drain). */
-  onSessionDraining(session: PooledSession): void;
+  onSessionDraining(session: PoolSession<unknown>): void;
   /** The session closed. `connectError` is set if it never connected (and was not closed by us). */
-  onSessionClosed(session: PooledSession, connectError: PoolError | null): void;
+  onSessionClosed(session: PoolSession<unknown>, connectError: PoolError | null): void;
 }
 
 const kPooledSession = Symbol('legate.pooledSession');
@@ -111,7 +125,7 @@ function ignoreStreamError(): void {}
 
 let nextSessionId = 1;
 
-export class PooledSession implements PooledSessionInfo {
+export class PooledSession implements PoolSession<http2.ClientHttp2Stream> {
   readonly id = nextSessionId++;
   /** See the state diagram at the top of this file. */
   state: SessionState = 'connecting';
@@ -467,3 +481,7 @@ function authorityUrl(address: PoolAddress, authority: string | undefined): stri
   if ('path' in address) return 'http://localhost';
   return address.host.includes(':') ? `http://[${address.host}]:${address.port}` : `http://${address.host}:${address.port}`;
 }
+
+/** The default factory: sessions on node:http2. */
+export const nodeSessionFactory: SessionFactory<http2.ClientHttp2Stream> = (address, label, options, owner, events) =>
+  new PooledSession(address, label, options, owner, events);
