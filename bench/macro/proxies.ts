@@ -20,8 +20,10 @@ export const PATH_NAMES = ['direct', 'legate', 'haproxy', 'nginx'] as const;
 /**
  * `legate-base`: another Legate build (`--legate-baseline <dist/src/main.js>`) measured in
  * the same run, for before/after comparisons of a change.
+ * `legate-node-h2`: this build with LEGATE_HTTP2_CORE=node (node:http2 instead of the
+ * frame-level core), to measure one core against the other in one run.
  */
-export type PathName = (typeof PATH_NAMES)[number] | 'legate-base';
+export type PathName = (typeof PATH_NAMES)[number] | 'legate-base' | 'legate-node-h2';
 
 /** One running path. */
 export interface RunningPath {
@@ -189,6 +191,7 @@ export async function startPath(
     case 'direct':
       return { name, target: `127.0.0.1:${backendPort}`, pid: undefined, version: 'bench echo backend', stop: async () => undefined };
     case 'legate-base':
+    case 'legate-node-h2':
     case 'legate': {
       const adminPort = await freePort();
       const listenerPort = await freePort();
@@ -199,13 +202,14 @@ export async function startPath(
         args: legateArgs,
         nodeArgs: legateNodeArgs,
         readyTimeoutMs: 20_000,
+        ...(name === 'legate-node-h2' ? { env: { LEGATE_HTTP2_CORE: 'node' } } : {}),
       });
       return {
         name,
         target: `127.0.0.1:${listenerPort}`,
         pid: legate.pid,
         stdout: legate.stdout,
-        version: `${name === 'legate-base' ? `Legate baseline (${baselineEntry})` : 'Legate'}${legateArgs.length > 0 ? ` ${legateArgs.join(' ')}` : ''}`,
+        version: `${name === 'legate-base' ? `Legate baseline (${baselineEntry})` : name === 'legate-node-h2' ? 'Legate on node:http2 (LEGATE_HTTP2_CORE=node)' : 'Legate'}${legateArgs.length > 0 ? ` ${legateArgs.join(' ')}` : ''}`,
         stop: async () => {
           await legate.stop('SIGTERM', 10_000);
         },

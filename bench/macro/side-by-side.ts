@@ -22,6 +22,8 @@
  * profile is printed and stored in the JSON.
  * `--legate-baseline`: also measure another Legate build (path `legate-base`, e.g.
  * a copy of dist/ from before a change) in the same run, for before/after ratios.
+ * Path `legate-node-h2` (opt-in with `--paths`): this build on node:http2
+ * (LEGATE_HTTP2_CORE=node) instead of its frame-level HTTP/2 core.
  * `--rounds N`: measure every workload × path N times, interleaved, and report
  * the median of each figure (errors are summed).
  */
@@ -95,7 +97,7 @@ function parseOptions(argv: readonly string[]): Options {
   };
   const baselineEntry = values['legate-baseline'] !== undefined ? path.resolve(values['legate-baseline']) : undefined;
   if (baselineEntry !== undefined && !fs.existsSync(baselineEntry)) throw new Error(`--legate-baseline ${baselineEntry}: no such file`);
-  const known: readonly string[] = [...PATH_NAMES, 'legate-base'];
+  const known: readonly string[] = [...PATH_NAMES, 'legate-base', 'legate-node-h2'];
   const paths = (values.paths ?? PATH_NAMES.join(',')).split(',').map((p) => p.trim()).filter((p) => p !== '');
   for (const p of paths) {
     if (!known.includes(p)) throw new Error(`unknown path "${p}" in --paths (known: ${known.join(', ')})`);
@@ -103,7 +105,7 @@ function parseOptions(argv: readonly string[]): Options {
   if (baselineEntry !== undefined && !paths.includes('legate-base')) paths.push('legate-base');
   return {
     quick,
-    paths: (['direct', 'legate-base', 'legate', 'haproxy', 'nginx'] as const).filter((p) => paths.includes(p)),
+    paths: (['direct', 'legate-base', 'legate-node-h2', 'legate', 'haproxy', 'nginx'] as const).filter((p) => paths.includes(p)),
     workloads: selectWorkloads(values.workloads?.split(',').map((w) => w.trim()).filter((w) => w !== '')),
     durationS: positive('duration', values.duration, quick ? 1 : 5),
     openDurationS: positive('open-duration', values['open-duration'], quick ? 1 : 5),

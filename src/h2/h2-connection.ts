@@ -65,6 +65,8 @@ export interface ConnectionHandler {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Bytes queued for the socket past which DATA waits for it to drain (headers and control frames never wait). */
+const SOCKET_BACKLOG_LIMIT = 1024 * 1024;
 
 export class H2Connection {
   readonly streams = new Map<number, H2Stream>();
@@ -130,7 +132,10 @@ export class H2Connection {
     socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
     socket.on('error', (err) => this.destroy(err));
     socket.on('close', () => this.destroy(undefined));
-    socket.on('drain', () => (this.controlFramesQueued = 0));
+    socket.on('drain', () => {
+      this.controlFramesQueued = 0;
+      this.drainBlocked();
+    });
     if (!this.isServer) this.writer.raw(CLIENT_PREFACE);
     this.sendSettings();
     if (options.connectionWindow > DEFAULT_WINDOW) this.windowUpdate(0, options.connectionWindow - DEFAULT_WINDOW);
@@ -303,6 +308,9 @@ export class H2Connection {
       return offset;
     }
     while (offset < chunk.length) {
+      // Flow control bounds what the peer will accept; the socket's backlog bounds what sits in
+      // this process when the peer grants large windows but reads slowly.
+      if (this.socket.writableLength + this.writer.queuedBytes > SOCKET_BACKLOG_LIMIT) return offset;
       const room = Math.min(this.sendWindow, stream.sendWindow, this.peerMaxFrameSize);
       if (room <= 0) return offset;
       const end = Math.min(chunk.length, offset + room);
@@ -321,7 +329,7 @@ export class H2Connection {
     const still: H2Stream[] = [];
     for (const stream of this.blocked) {
       if (stream.closed || stream.pending === undefined) continue;
-      if (this.sendWindow <= 0 || stream.sendWindow <= 0 || !this.drainStream(stream)) still.push(stream);
+      if (this.sendWindow <= 0 || stream.sendWindow <= 0 || this.socket.writableLength > SOCKET_BACKLOG_LIMIT || !this.drainStream(stream)) still.push(stream);
     }
     this.blocked = still;
   }

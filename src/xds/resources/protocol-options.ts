@@ -1,3 +1,4 @@
+import { USE_NODE_HTTP2 } from '../../h2/core-choice';
 import type { Http2OptionsModel } from '../../snapshot/model';
 import { durationMs, type DecodeContext, type ProtoObj } from './decode-context';
 
@@ -36,14 +37,18 @@ export function decodeHttp2Options(o: ProtoObj | undefined, path: string, ctx: D
     if (!Number.isInteger(n) || n < min || n > 4294967295) ctx.error(`${path}.${field}`, `${String(v)} must be an integer in [${min}, 4294967295]`);
     return n;
   };
-  // Flood limits node's HTTP/2 layer enforces with fixed values of its own: accepted, a different
-  // value is not honoured (docs/compat.md, "Downstream protocol limits").
-  for (const [field, fixed] of [
-    ['max_outbound_frames', 'node bounds queued output by session memory, not by frame count'],
-    ['max_outbound_control_frames', 'nghttp2 closes the connection at 1000 queued SETTINGS/PING ACKs'],
-    ['max_consecutive_inbound_frames_with_empty_payload', 'node counts empty and invalid frames per connection, not consecutively, and closes it after max(1000, this value)'],
+  // Flood limits Legate's HTTP/2 codec does not count: accepted, a different value is not honoured
+  // (docs/compat.md, "Downstream protocol limits"). Under node:http2 (LEGATE_HTTP2_CORE=node)
+  // nghttp2 holds two more with fixed values of its own.
+  const unhonoured: ReadonlyArray<readonly [string, string]> = [
+    ['max_outbound_frames', 'queued output is bounded by flow control, not by frame count'],
     ['max_inbound_window_update_frames_per_data_frame_sent', 'WINDOW_UPDATE frames are not counted'],
-  ] as const) {
+    ...(USE_NODE_HTTP2 ? [
+      ['max_outbound_control_frames', 'nghttp2 closes the connection at 1000 queued SETTINGS/PING ACKs'],
+      ['max_consecutive_inbound_frames_with_empty_payload', 'node counts empty and invalid frames per connection, not consecutively, and closes it after max(1000, this value)'],
+    ] as const : []),
+  ];
+  for (const [field, fixed] of unhonoured) {
     const v = o[field];
     const dflt = (HTTP2_DEFAULTS as unknown as Record<string, number>)[camel(field)];
     if (v !== undefined && Number(v) !== dflt) ctx.warn(`${path}.${field}`, `${String(v)} is not honoured: ${fixed} (Envoy's default is ${dflt})`);
