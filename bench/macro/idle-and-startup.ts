@@ -4,7 +4,12 @@
  * `/ready` within 300 ms of start).
  *
  *   npm run bench:memory -- [--base DIR] [--base-label TEXT] [--services 100] [--runs 5]
- *       [--settle-ms 3000] [--streams-seconds 10] [--no-streams] [--no-append]
+ *       [--settle-ms 3000] [--streams-seconds 10] [--no-streams] [--no-append] [--node-arg FLAG ...]
+ *
+ * `--node-arg` adds a row: this build again with these node flags, e.g.
+ * `--node-arg=--max-old-space-size=256`, the V8 heap Node configures by itself inside a container
+ * with a 1 GiB memory limit (Istio's default sidecar limit): Node sizes the heap from the cgroup
+ * limit, and a smaller heap limit makes V8 grow the old generation less before a full GC.
  *
  * For each build (this repository, and with `--base` another checkout of Legate built in DIR,
  * for before/after numbers in the same run), interleaved `--runs` times:
@@ -25,6 +30,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../../test/fakes/free-port';
+import type { MemoryProbe } from '../../test/fakes/memory-probe-preload';
 import { repoRoot } from '../../test/fakes/repo-root';
 import { grpcFrame, helloRequest } from '../load/grpc-load';
 import { startBackend } from './backend-process';
@@ -39,17 +45,11 @@ const log = (line: string): void => {
 interface Build {
   readonly label: string;
   readonly dir: string;
+  /** node flags before the script (the `--node-arg` variant). */
+  readonly nodeArgs: readonly string[];
 }
 
-interface Probe {
-  readonly gc: boolean;
-  readonly rssMiB: number;
-  readonly heapUsedMiB: number;
-  readonly heapTotalMiB: number;
-  readonly modules: number;
-  readonly undici: boolean;
-  readonly grpcJs: boolean;
-}
+type Probe = MemoryProbe;
 
 interface IdleRun {
   readonly readyMs: number;
@@ -64,7 +64,7 @@ interface StreamsRun {
   readonly afterGc: Probe;
 }
 
-const PRELOAD = path.join(repoRoot(), 'dist', 'bench', 'macro', 'memory-probe-preload.js');
+const PRELOAD = path.join(repoRoot(), 'dist', 'test', 'fakes', 'memory-probe-preload.js');
 
 /** A running Legate with the bench preload; `probe()` asks the preload for a post-GC reading. */
 class ProbedLegate {
@@ -79,7 +79,7 @@ class ProbedLegate {
     const probeFile = path.join(tmp, `probe-${Date.now()}-${Math.random().toString(36).slice(2)}.jsonl`);
     const stderr: string[] = [];
     const started = performance.now();
-    const child = spawn(process.execPath, ['--expose-gc', '-r', PRELOAD, path.join(build.dir, 'bin', 'legate'), '-c', configFile], {
+    const child = spawn(process.execPath, [...build.nodeArgs, '--expose-gc', '-r', PRELOAD, path.join(build.dir, 'bin', 'legate'), '-c', configFile], {
       env: { ...process.env, LEGATE_BENCH_PROBE_OUT: probeFile },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -205,6 +205,7 @@ async function main(): Promise<void> {
       'streams-seconds': { type: 'string', default: '10' },
       'no-streams': { type: 'boolean', default: false },
       'no-append': { type: 'boolean', default: false },
+      'node-arg': { type: 'string', multiple: true },
     },
   });
   const services = Number(values.services);
@@ -212,8 +213,10 @@ async function main(): Promise<void> {
   const settleMs = Number(values['settle-ms']);
   const streamsSeconds = Number(values['streams-seconds']);
   const builds: Build[] = [];
-  if (values.base !== undefined) builds.push({ label: values['base-label'] ?? `before (${commitOf(values.base)})`, dir: path.resolve(values.base) });
-  builds.push({ label: `this build (${commitOf(repoRoot())})`, dir: repoRoot() });
+  if (values.base !== undefined) builds.push({ label: values['base-label'] ?? `before (${commitOf(values.base)})`, dir: path.resolve(values.base), nodeArgs: [] });
+  builds.push({ label: `this build (${commitOf(repoRoot())})`, dir: repoRoot(), nodeArgs: [] });
+  const nodeArgs = values['node-arg'] ?? [];
+  if (nodeArgs.length > 0) builds.push({ label: `this build, \`node ${nodeArgs.join(' ')}\``, dir: repoRoot(), nodeArgs });
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'legate-bench-memory-'));
   const backend = await startBackend();
