@@ -80,7 +80,7 @@ class ProbedLegate {
     const stderr: string[] = [];
     const started = performance.now();
     const child = spawn(process.execPath, [...build.nodeArgs, '--expose-gc', '-r', PRELOAD, path.join(build.dir, 'bin', 'legate'), '-c', configFile], {
-      env: { ...process.env, LEGATE_BENCH_PROBE_OUT: probeFile },
+      env: { ...process.env, LEGATE_MEMORY_PROBE_OUT: probeFile },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     child.stderr!.setEncoding('utf8').on('data', (c: string) => stderr.push(c));

@@ -2,11 +2,11 @@
  * Preloaded into a Legate process by tests and bench/macro/idle-and-startup.ts only
  * (`node --expose-gc -r dist/test/fakes/memory-probe-preload.js bin/legate …`); never part of
  * Legate itself. On SIGUSR2 it runs two full GCs (when `--expose-gc` is given) and appends one
- * JSON line ({@link MemoryProbe}) to the file named by LEGATE_BENCH_PROBE_OUT.
+ * JSON line ({@link MemoryProbe}) to the file named by LEGATE_MEMORY_PROBE_OUT.
  */
 import fs from 'node:fs';
 
-const out = process.env['LEGATE_BENCH_PROBE_OUT'];
+const out = process.env['LEGATE_MEMORY_PROBE_OUT'];
 if (out !== undefined) {
   process.on('SIGUSR2', () => {
     const gc = (globalThis as { gc?: () => void }).gc;
