@@ -4,7 +4,7 @@
  * `/ready` within 300 ms of start).
  *
  *   npm run bench:memory -- [--base DIR] [--base-label TEXT] [--services 100] [--runs 5]
- *       [--settle-ms 3000] [--streams-seconds 10] [--no-streams] [--no-append] [--node-arg FLAG ...]
+ *       [--settle-ms 3000] [--idle-ms 30000] [--streams-seconds 10] [--no-streams] [--no-append] [--node-arg FLAG ...]
  *
  * `--node-arg` adds a row: this build again with these node flags, e.g.
  * `--node-arg=--max-old-space-size=256`, the V8 heap Node configures by itself inside a container
@@ -16,7 +16,9 @@
  *   1. write the bootstrap (bench/macro/sidecar-bootstrap.ts: N clusters, N virtual hosts on one
  *      HTTP listener, Istio's filter chain), spawn `node DIR/bin/legate -c it`;
  *   2. poll the admin `/ready` every 5 ms: time from spawn to the first 200;
- *   3. wait `--settle-ms`, read VmRSS (idle RSS as an operator sees it);
+ *   3. read VmRSS `--settle-ms` after /ready, and again `--idle-ms` after /ready: V8's memory
+ *      reducer shrinks the heap only after ~10–20 s without allocation, so the second reading is
+ *      the steady state of an idle sidecar;
  *   4. SIGUSR2 to the bench-only preload (memory-probe-preload.ts, with `--expose-gc`): two full
  *      GCs, then RSS, heap and the loaded modules (whether undici / grpc-js are among them).
  * Then, once per build, 1,000 concurrent streams: h2load `-c 10 -m 100` small unary gRPC calls
@@ -54,6 +56,7 @@ type Probe = MemoryProbe;
 interface IdleRun {
   readonly readyMs: number;
   readonly settledRssMiB: number;
+  readonly idleRssMiB: number;
   readonly probe: Probe;
 }
 
@@ -153,14 +156,16 @@ async function writeConfig(tmp: string, services: number, backendPort: number): 
   return { file, adminPort, listenerPort };
 }
 
-async function idleRun(build: Build, tmp: string, services: number, backendPort: number, settleMs: number): Promise<IdleRun> {
+async function idleRun(build: Build, tmp: string, services: number, backendPort: number, settleMs: number, idleMs: number): Promise<IdleRun> {
   const cfg = await writeConfig(tmp, services, backendPort);
   const legate = await ProbedLegate.start(build, cfg.file, cfg.adminPort, tmp);
   try {
     await sleep(settleMs);
     const settledRssMiB = vmRssMiB(legate.pid);
+    await sleep(Math.max(0, idleMs - settleMs));
+    const idleRssMiB = vmRssMiB(legate.pid);
     const probe = await legate.probe();
-    return { readyMs: legate.readyMs, settledRssMiB, probe };
+    return { readyMs: legate.readyMs, settledRssMiB, idleRssMiB, probe };
   } finally {
     await legate.stop();
   }
@@ -200,8 +205,9 @@ async function main(): Promise<void> {
       base: { type: 'string' },
       'base-label': { type: 'string' },
       services: { type: 'string', default: '100' },
-      runs: { type: 'string', default: '5' },
+      runs: { type: 'string', default: '3' },
       'settle-ms': { type: 'string', default: '3000' },
+      'idle-ms': { type: 'string', default: '30000' },
       'streams-seconds': { type: 'string', default: '10' },
       'no-streams': { type: 'boolean', default: false },
       'no-append': { type: 'boolean', default: false },
@@ -211,6 +217,7 @@ async function main(): Promise<void> {
   const services = Number(values.services);
   const runs = Number(values.runs);
   const settleMs = Number(values['settle-ms']);
+  const idleMs = Number(values['idle-ms']);
   const streamsSeconds = Number(values['streams-seconds']);
   const builds: Build[] = [];
   if (values.base !== undefined) builds.push({ label: values['base-label'] ?? `before (${commitOf(values.base)})`, dir: path.resolve(values.base), nodeArgs: [] });
@@ -225,9 +232,9 @@ async function main(): Promise<void> {
   try {
     for (let r = 0; r < runs; r++) {
       for (const b of r % 2 === 0 ? builds : [...builds].reverse()) {
-        const run = await idleRun(b, tmp, services, backend.port, settleMs);
+        const run = await idleRun(b, tmp, services, backend.port, settleMs, idleMs);
         idle.get(b)!.push(run);
-        log(`run ${r + 1}/${runs} ${b.label}: /ready ${run.readyMs.toFixed(0)} ms, idle RSS ${f1(run.settledRssMiB)} MiB, after GC ${f1(run.probe.rssMiB)} MiB, heap ${f1(run.probe.heapUsedMiB)} MiB, ${run.probe.modules} modules`);
+        log(`run ${r + 1}/${runs} ${b.label}: /ready ${run.readyMs.toFixed(0)} ms, RSS ${f1(run.settledRssMiB)} MiB after ${settleMs / 1000} s, ${f1(run.idleRssMiB)} MiB after ${idleMs / 1000} s, after GC ${f1(run.probe.rssMiB)} MiB, heap ${f1(run.probe.heapUsedMiB)} MiB, ${run.probe.modules} modules`);
       }
     }
     if (!values['no-streams']) {
@@ -249,7 +256,7 @@ async function main(): Promise<void> {
     const ready = runsOf.map((x) => x.readyMs);
     const p = runsOf[runsOf.length - 1]!.probe;
     const s = streams.get(b);
-    return `| ${b.label} | ${median(ready).toFixed(0)} (${Math.min(...ready).toFixed(0)}–${Math.max(...ready).toFixed(0)}) | ${f1(median(runsOf.map((x) => x.settledRssMiB)))} | ${f1(median(runsOf.map((x) => x.probe.rssMiB)))} | ${f1(median(runsOf.map((x) => x.probe.heapUsedMiB)))} / ${f1(median(runsOf.map((x) => x.probe.heapTotalMiB)))} | ${p.modules} | ${p.undici ? 'yes' : 'no'} / ${p.grpcJs ? 'yes' : 'no'} | ${s === undefined ? '—' : `${f1(s.peakRssMiB)} (${s.callsPerS.toFixed(0)} calls/s${s.failed > 0 ? `, ${s.failed} failed` : ''})`} |`;
+    return `| ${b.label} | ${median(ready).toFixed(0)} (${Math.min(...ready).toFixed(0)}–${Math.max(...ready).toFixed(0)}) | ${f1(median(runsOf.map((x) => x.settledRssMiB)))} | ${f1(median(runsOf.map((x) => x.idleRssMiB)))} | ${f1(median(runsOf.map((x) => x.probe.rssMiB)))} | ${f1(median(runsOf.map((x) => x.probe.heapUsedMiB)))} / ${f1(median(runsOf.map((x) => x.probe.heapTotalMiB)))} | ${p.modules} | ${p.undici ? 'yes' : 'no'} / ${p.grpcJs ? 'yes' : 'no'} | ${s === undefined ? '—' : `${f1(s.peakRssMiB)} (${s.callsPerS.toFixed(0)} calls/s${s.failed > 0 ? `, ${s.failed} failed` : ''})`} |`;
   });
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const section = [
@@ -257,11 +264,12 @@ async function main(): Promise<void> {
     `## Idle memory and start-up, ${services}-service static sidecar bootstrap (${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC)`,
     '',
     `Machine: ${os.cpus().length} × ${cpu}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')} at the end (shared with other work: indicative only); Node ${process.version}.`,
-    `\`npm run bench:memory\` (bench/macro/idle-and-startup.ts): ${runs} interleaved starts per build, median; idle RSS read ${settleMs / 1000} s after /ready;`,
-    `"after GC" = two full GCs through the bench-only preload. 1,000 streams: h2load -c 10 -m 100, ${streamsSeconds} s of small unary calls, peak RSS (VmHWM).`,
+    `\`npm run bench:memory\` (bench/macro/idle-and-startup.ts): ${runs} interleaved starts per build, median; RSS read ${settleMs / 1000} s and ${idleMs / 1000} s after /ready`,
+    `(V8's memory reducer shrinks an idle heap after ~10–20 s); "after GC" = then two full GCs through the test-only preload.`,
+    `1,000 streams: h2load -c 10 -m 100, ${streamsSeconds} s of small unary calls, peak RSS (VmHWM).`,
     '',
-    '| build | spawn → /ready 200, ms (min–max) | idle RSS, MiB | idle RSS after GC, MiB | heap used / total after GC, MiB | modules loaded | undici / grpc-js loaded | 1,000 streams: peak RSS, MiB |',
-    '|---|---|---|---|---|---|---|---|',
+    `| build | spawn → /ready 200, ms (min–max) | RSS ${settleMs / 1000} s after /ready, MiB | idle RSS ${idleMs / 1000} s after /ready, MiB | idle RSS after GC, MiB | heap used / total after GC, MiB | modules loaded | undici / grpc-js loaded | 1,000 streams: peak RSS, MiB |`,
+    '|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
   ].join('\n');
