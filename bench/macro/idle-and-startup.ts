@@ -7,9 +7,10 @@
  *       [--settle-ms 3000] [--idle-ms 30000] [--streams-seconds 10] [--no-streams] [--no-append] [--node-arg FLAG ...]
  *
  * `--node-arg` adds a row: this build again with these node flags, e.g.
- * `--node-arg=--max-old-space-size=256`, the V8 heap Node configures by itself inside a container
- * with a 1 GiB memory limit (Istio's default sidecar limit): Node sizes the heap from the cgroup
- * limit, and a smaller heap limit makes V8 grow the old generation less before a full GC.
+ * `--node-arg=--max-old-space-size=512`, the old generation Node configures by itself inside a
+ * container with a 1 GiB memory limit (Istio's default sidecar limit): V8 takes a quarter of the
+ * cgroup limit × 2 on 64-bit (Heap::HeapSizeFromPhysicalMemory), and with a smaller heap limit it
+ * lets the old generation grow less before a full GC.
  *
  * For each build (this repository, and with `--base` another checkout of Legate built in DIR,
  * for before/after numbers in the same run), interleaved `--runs` times:
@@ -67,6 +68,15 @@ interface StreamsRun {
   readonly afterGc: Probe;
 }
 
+/** Legate processes still running, killed if the bench is interrupted. */
+const live = new Set<ChildProcess>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const child of live) child.kill('SIGKILL');
+    process.exit(130);
+  });
+}
+
 const PRELOAD = path.join(repoRoot(), 'dist', 'test', 'fakes', 'memory-probe-preload.js');
 
 /** A running Legate with the bench preload; `probe()` asks the preload for a post-GC reading. */
@@ -86,6 +96,8 @@ class ProbedLegate {
       env: { ...process.env, LEGATE_MEMORY_PROBE_OUT: probeFile },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
+    live.add(child);
+    child.once('exit', () => live.delete(child));
     child.stderr!.setEncoding('utf8').on('data', (c: string) => stderr.push(c));
     const deadline = started + 30_000;
     for (;;) {
@@ -227,6 +239,7 @@ async function main(): Promise<void> {
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'legate-bench-memory-'));
   const backend = await startBackend();
+  live.add(backend.child);
   const idle = new Map<Build, IdleRun[]>(builds.map((b) => [b, []]));
   const streams = new Map<Build, StreamsRun>();
   try {
