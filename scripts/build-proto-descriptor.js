@@ -4,8 +4,10 @@
 // manifest of which packages reference which (src/proto/descriptor-chunks.ts). At run time
 // Legate loads only the packages a config reaches instead of parsing every .proto file.
 // Needs the compiled tree (run after tsc). Skips the work when the descriptor is current:
-// same format and source versions, and newer than the compiled code that writes it.
+// same format and source versions, written by the same compiled code (tsc rewrites every
+// output file, so its content is compared, not its mtime).
 'use strict';
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -16,13 +18,14 @@ const { LazyDescriptorRoot, writeDescriptorChunks } = proto('descriptor-chunks.j
 const { loadProtoTextRoot } = proto('proto-text-root.js');
 
 const dir = path.join(root, DESCRIPTOR_DIR);
-const mtime = (p) => { try { return fs.statSync(p).mtimeMs; } catch { return 0; } };
 const sources = currentDescriptorSources();
-const writers = ['descriptor-chunks.js', 'proto-text-root.js'].map((f) => mtime(path.join(root, 'dist', 'src', 'proto', f)));
-const current = typeof LazyDescriptorRoot.open(dir, sources) !== 'string' && mtime(path.join(dir, 'manifest.json')) > Math.max(...writers);
-if (current && !process.argv.includes('--force')) process.exit(0);
+const hash = crypto.createHash('sha256');
+for (const f of ['descriptor-chunks.js', 'proto-text-root.js']) hash.update(fs.readFileSync(path.join(root, 'dist', 'src', 'proto', f)));
+const builtBy = hash.digest('hex').slice(0, 16);
+const opened = LazyDescriptorRoot.open(dir, sources);
+if (typeof opened !== 'string' && opened.manifest.builtBy === builtBy && !process.argv.includes('--force')) process.exit(0);
 
 const started = Date.now();
 const { root: protoRoot, info } = loadProtoTextRoot();
-const { chunks, bytes } = writeDescriptorChunks(protoRoot, info, sources, dir);
+const { chunks, bytes } = writeDescriptorChunks(protoRoot, info, sources, dir, builtBy);
 console.error(`[legate] proto descriptor: ${chunks} packages, ${(bytes / 1024).toFixed(0)} KiB in ${path.relative(root, dir)} (${Date.now() - started} ms)`);

@@ -32,6 +32,8 @@ export interface DescriptorManifest {
   readonly missingImports: readonly string[];
   /** Package name → the packages its types reference (fields, map values, RPC types). */
   readonly chunks: Readonly<Record<string, readonly string[]>>;
+  /** Hash of the code that wrote it (scripts/build-proto-descriptor.js rebuilds when it changes). */
+  readonly builtBy: string;
 }
 
 export interface DescriptorSources {
@@ -50,12 +52,13 @@ type MemberJson = Record<string, unknown> & { parsedOptions?: unknown };
 
 // === Writing (build time) ===
 
-/** Writes the manifest and one file per package of `root` into `dir` (created, emptied first). */
+/** Writes the manifest and one file per package of `root` as the directory `dir` (replacing it). */
 export function writeDescriptorChunks(
   root: protobuf.Root,
   info: Pick<DescriptorManifest, 'loadedFiles' | 'skippedFiles' | 'missingImports'>,
   sources: DescriptorSources,
   dir: string,
+  builtBy: string,
 ): { chunks: number; bytes: number } {
   root.resolveAll();
   const members = new Map<string, Record<string, MemberJson>>();
@@ -80,12 +83,15 @@ export function writeDescriptorChunks(
   };
   visit(root);
 
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(dir, { recursive: true });
+  // Written aside and swapped in with renames, so a Legate running from this tree (a test, a
+  // bench) never sees a half-written descriptor when it loads its next package.
+  const next = `${dir}.next-${process.pid}`;
+  fs.rmSync(next, { recursive: true, force: true });
+  fs.mkdirSync(next, { recursive: true });
   let bytes = 0;
   for (const [chunk, m] of members) {
     const text = JSON.stringify({ members: m } satisfies ChunkFile);
-    fs.writeFileSync(path.join(dir, `${chunk}.json`), text);
+    fs.writeFileSync(path.join(next, `${chunk}.json`), text);
     bytes += text.length;
   }
   const manifest: DescriptorManifest = {
@@ -93,8 +99,13 @@ export function writeDescriptorChunks(
     sources,
     ...info,
     chunks: Object.fromEntries([...deps].sort(([a], [b]) => a.localeCompare(b)).map(([c, d]) => [c, [...d].sort()])),
+    builtBy,
   };
-  fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+  fs.writeFileSync(path.join(next, 'manifest.json'), JSON.stringify(manifest));
+  const old = `${dir}.old-${process.pid}`;
+  if (fs.existsSync(dir)) fs.renameSync(dir, old);
+  fs.renameSync(next, dir);
+  fs.rmSync(old, { recursive: true, force: true });
   return { chunks: members.size, bytes };
 }
 

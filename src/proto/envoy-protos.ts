@@ -19,6 +19,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
+import { logger } from '../common/logger';
 import { LazyDescriptorRoot, type DescriptorSources } from './descriptor-chunks';
 import { findPackageRoot, findRepoProtosDir, loadProtoTextRoot } from './proto-text-root';
 
@@ -137,7 +138,7 @@ function openDescriptor(): LazyDescriptorRoot | undefined {
   const dir = pkgRoot === undefined ? DESCRIPTOR_DIR : path.join(pkgRoot, DESCRIPTOR_DIR);
   const opened = LazyDescriptorRoot.open(dir, currentDescriptorSources());
   if (typeof opened !== 'string') return opened;
-  process.stderr.write(`legate: warning: not using the precompiled Envoy proto descriptor: ${opened}; parsing the .proto files instead (slower start, more memory). Run \`npm run build\` to rebuild it.\n`);
+  logger('config').warn(`not using the precompiled Envoy proto descriptor: ${opened}; parsing the .proto files instead (slower start, more memory). Run \`npm run build\` to rebuild it.`);
   return undefined;
 }
 
