@@ -8,7 +8,7 @@
  * loads only the proto packages the looked-up type reaches. When that
  * descriptor is missing or stale (someone ran plain `tsc`, or upgraded a
  * dependency without rebuilding) Legate warns once on stderr and parses all of
- * the .proto text instead, as it did before: slower to start and ~45 MiB more
+ * the .proto text instead, as it did before: slower to start and ~30 MiB more
  * RSS, same behaviour. `LEGATE_PROTO_SOURCE=text` forces that path (tests
  * compare both).
  *
