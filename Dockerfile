@@ -14,6 +14,7 @@ COPY scripts ./scripts
 COPY native ./native
 RUN node node_modules/typescript/bin/tsc -p tsconfig.json --rootDir . \
  && node scripts/build-native.js \
+ && node scripts/build-proto-descriptor.js \
  && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
@@ -24,6 +25,7 @@ RUN apt-get update \
 WORKDIR /opt/legate
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
+COPY --from=build /src/dist/envoy-descriptor ./dist/envoy-descriptor
 COPY --from=build /src/protos ./protos
 COPY package.json ./
 COPY bin ./bin

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Makes `npm start`, `npm test` and `npm run bench` work on a fresh clone:
 // installs dependencies when node_modules is missing or older than the lockfile,
-// then compiles the TypeScript tree into dist/.
+// then compiles the TypeScript tree into dist/ (plus the native addon and the proto descriptor).
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -23,6 +23,8 @@ console.error('[legate] compiling TypeScript…');
 execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
 // The SO_ORIGINAL_DST addon (native/original-dst.cc); rebuilt only when its source changed.
 execFileSync(process.execPath, [path.join(root, 'scripts', 'build-native.js')], { cwd: root, stdio: 'inherit' });
+// Envoy's proto API precompiled into dist/envoy-descriptor/; rebuilt only when stale.
+execFileSync(process.execPath, [path.join(root, 'scripts', 'build-proto-descriptor.js')], { cwd: root, stdio: 'inherit' });
 
 // tap runs test files through a plugin set it compiles into .tap/plugins. Our tests are
 // compiled JavaScript, so package.json removes the TypeScript plugin; tap only honours that

@@ -7,7 +7,6 @@ import { parseCommandLine } from './cli/options';
 import { flushLogs, logger, reopenLogs } from './common/logger';
 import { loadBootstrap } from './bootstrap/bootstrap';
 import { Server } from './server/server';
-import { runIptablesCommand } from './iptables/command';
 import { runWaitCommand } from './cli/wait-command';
 import { reopenAccessLogs } from './access-log/access-logger';
 import { installFastAsyncResourceBind } from './common/async-resource-bind';
@@ -21,7 +20,10 @@ async function main(argv: readonly string[]): Promise<number> {
   // `legate iptables ...`: the sidecar init step (istio-iptables' flags), not the proxy.
   // `istio-iptables` too: Istio's injection template passes that word as the first argument,
   // so an istio-init container whose command is `legate` runs our rules unchanged.
-  if (argv[0] === 'iptables' || argv[0] === 'istio-iptables') return runIptablesCommand(argv.slice(1));
+  // Loaded only for this command: the proxy itself never needs the iptables code.
+  if (argv[0] === 'iptables' || argv[0] === 'istio-iptables') {
+    return (require('./iptables/command') as typeof import('./iptables/command')).runIptablesCommand(argv.slice(1));
+  }
   // `legate wait ...`: block until /ready (a postStart hook, like `pilot-agent wait`).
   if (argv[0] === 'wait') return runWaitCommand(argv.slice(1));
   const parsed = parseCommandLine(argv);

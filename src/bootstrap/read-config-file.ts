@@ -8,7 +8,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Document, LineCounter, isMap, isScalar, isSeq, parseAllDocuments } from 'yaml';
+import type { Document, LineCounter } from 'yaml';
+import { lazyRequire } from '../common/lazy-require';
+
+/** The YAML parser, loaded for the first YAML text or error position (Istio's bootstraps are JSON). */
+const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
 /** The two text formats a config can be written in. */
 export type ConfigFormat = 'yaml' | 'json';
@@ -75,8 +79,8 @@ function parseJson(text: string, sourceName: string): ConfigText {
 }
 
 function parseYaml(text: string, sourceName: string): ConfigText {
-  const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, merge: true, prettyErrors: true });
+  const lines = new (yaml().LineCounter)();
+  const docs = yaml().parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, merge: true, prettyErrors: true });
   if (!Array.isArray(docs) || docs.length === 0) return { error: `${sourceName}: the configuration is empty` };
   const doc = docs[0]!;
   const problem = doc.errors[0];
@@ -120,16 +124,16 @@ export function locateField(source: string | Document, fieldPath: string): Sourc
   let best: number | undefined;
   for (const seg of splitPath(fieldPath)) {
     if (typeof seg === 'number') {
-      if (!isSeq(node)) break;
+      if (!yaml().isSeq(node)) break;
       const item: unknown = node.items[seg];
       const start = rangeStart(item);
       if (start === undefined) break;
       best = start;
       node = item;
     } else {
-      if (!isMap(node)) break;
+      if (!yaml().isMap(node)) break;
       const camel = seg.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
-      const pair = node.items.find((p) => isScalar(p.key) && (String(p.key.value) === seg || String(p.key.value) === camel));
+      const pair = node.items.find((p) => yaml().isScalar(p.key) && (String(p.key.value) === seg || String(p.key.value) === camel));
       const start = pair === undefined ? undefined : rangeStart(pair.key);
       if (pair === undefined || start === undefined) break;
       best = start;
@@ -151,8 +155,8 @@ export function describeIssue(sourceName: string, text: string | undefined, issu
 
 function parsedText(text: string): { doc: Document; lines: LineCounter } | undefined {
   if (lastParsed?.text === text) return lastParsed;
-  const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, merge: true });
+  const lines = new (yaml().LineCounter)();
+  const docs = yaml().parseAllDocuments(text, { lineCounter: lines, merge: true });
   if (!Array.isArray(docs) || docs[0] === undefined) return undefined;
   lastParsed = { text, doc: docs[0], lines };
   return lastParsed;

@@ -1,7 +1,16 @@
 /**
- * The one protobufjs `Root` holding Envoy's v3 API, loaded lazily from the
- * `.proto` files that `@grpc/grpc-js-xds` ships under `deps/` (we never copy
- * them into this repository, see STYLE.md §3).
+ * The one protobufjs `Root` holding Envoy's v3 API, from the `.proto` files
+ * that `@grpc/grpc-js-xds` ships under `deps/` (we never copy them into this
+ * repository, see STYLE.md §3).
+ *
+ * Normally the Root is filled lazily from the descriptor that `npm run build`
+ * precompiles into `dist/envoy-descriptor/` (`descriptor-chunks.ts`): a lookup
+ * loads only the proto packages the looked-up type reaches. When that
+ * descriptor is missing or stale (someone ran plain `tsc`, or upgraded a
+ * dependency without rebuilding) Legate warns once on stderr and parses all of
+ * the .proto text instead, as it did before: slower to start and ~30 MiB more
+ * RSS, same behaviour. `LEGATE_PROTO_SOURCE=text` forces that path (tests
+ * compare both).
  *
  * Only the config loader and the xDS resource decoders should need this
  * module: everything deeper sees the normalized plain objects made by
@@ -10,22 +19,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
+import { logger } from '../common/logger';
+import { LazyDescriptorRoot, type DescriptorSources } from './descriptor-chunks';
+import { findPackageRoot, findRepoProtosDir, loadProtoTextRoot } from './proto-text-root';
 
-/** Include roots inside the grpc-js-xds package, searched in this order. */
-const DEP_ROOTS = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'] as const;
-
-/**
- * Extra files outside `envoy/**` that configs reference by type URL. The
- * well-known types come from protobufjs' bundled copies; they are listed so
- * that every one exists even if no Envoy file imports it (FieldMask).
- */
-const EXTRA_FILES = [
-  'xds/type/v3/typed_struct.proto',
-  'udpa/type/v1/typed_struct.proto',
-  ...['any', 'duration', 'timestamp', 'empty', 'struct', 'wrappers', 'field_mask'].map((f) => `google/protobuf/${f}.proto`),
-];
-
-const IMPORT_RE = /^\s*import\s+(?:public\s+|weak\s+)?"([^"]+)"\s*;/gm;
+/** Where `npm run build` writes the descriptor, relative to the repository root. */
+export const DESCRIPTOR_DIR = path.join('dist', 'envoy-descriptor');
 
 /** What a load produced; kept for diagnostics (`/config_dump`, tests, `--version` output). */
 export interface EnvoyRootInfo {
@@ -39,31 +38,56 @@ export interface EnvoyRootInfo {
   readonly loadMs: number;
 }
 
-let root: protobuf.Root | undefined;
+/** Which source the Root comes from: the precompiled descriptor, or .proto text. */
+export type EnvoyProtoSource = 'descriptor' | 'proto-text';
+
+let lazy: LazyDescriptorRoot | undefined;
+let textRoot: protobuf.Root | undefined;
+let textInfo: EnvoyRootInfo | undefined;
+let fullRoot: protobuf.Root | undefined;
 let info: EnvoyRootInfo | undefined;
 const typeCache = new Map<string, protobuf.Type | null>();
 
 /**
  * Returns the shared Root with every loadable Envoy v3/v3alpha message, the
- * xDS/udpa TypedStruct types and the repository's own `protos/`. The first
- * call parses everything synchronously (a few hundred milliseconds); later
- * calls return the same object. Throws only if a shipped or repository proto
- * is syntactically broken, which is an installation bug, not a config error.
+ * xDS/udpa TypedStruct types and the repository's own `protos/`, all loaded
+ * (for tools and tests that walk the API; the proxy itself uses
+ * {@link lookupMessage}, which loads only what it needs). Later calls return the
+ * same object. Throws only if a shipped or repository proto is syntactically
+ * broken, which is an installation bug, not a config error.
  */
 export function envoyRoot(): protobuf.Root {
-  if (root === undefined) {
+  if (fullRoot === undefined) {
     const started = performance.now();
-    const loaded = loadRoot();
-    root = loaded.root;
-    info = { ...loaded.info, loadMs: performance.now() - started };
+    const src = source();
+    if (src instanceof LazyDescriptorRoot) {
+      src.loadAll();
+      const m = src.manifest;
+      info = { loadedFiles: m.loadedFiles, skippedFiles: m.skippedFiles, missingImports: m.missingImports, loadMs: performance.now() - started };
+      fullRoot = src.root;
+    } else {
+      info = textInfo!;
+      fullRoot = src;
+    }
   }
-  return root;
+  return fullRoot;
 }
 
 /** Statistics of the (forced) load; see {@link EnvoyRootInfo}. */
 export function envoyRootInfo(): EnvoyRootInfo {
   envoyRoot();
   return info!;
+}
+
+/** Where the types come from (see the module comment). */
+export function envoyProtoSource(): EnvoyProtoSource {
+  return source() instanceof LazyDescriptorRoot ? 'descriptor' : 'proto-text';
+}
+
+/** Proto packages loaded so far from the descriptor (undefined with the .proto text source). */
+export function loadedProtoPackages(): number | undefined {
+  const src = source();
+  return src instanceof LazyDescriptorRoot ? src.loadedChunks : undefined;
 }
 
 /**
@@ -75,7 +99,7 @@ export function lookupMessage(fullName: string): protobuf.Type | undefined {
   const name = fullName.startsWith('.') ? fullName.slice(1) : fullName;
   let hit = typeCache.get(name);
   if (hit === undefined) {
-    const found = name === '' ? null : envoyRoot().lookup(name);
+    const found = name === '' ? null : lookupIn(source(), name);
     hit = found instanceof protobuf.Type ? found : null;
     typeCache.set(name, hit);
   }
@@ -96,131 +120,47 @@ export function typeUrlOf(type: protobuf.Type): string {
   return `type.googleapis.com/${type.fullName.replace(/^\./, '')}`;
 }
 
-// === Loading ===
+// === Choosing the source ===
 
-function loadRoot(): { root: protobuf.Root; info: Omit<EnvoyRootInfo, 'loadMs'> } {
-  const pkgDir = path.dirname(require.resolve('@grpc/grpc-js-xds/package.json'));
-  const pbDir = path.dirname(require.resolve('protobufjs/package.json'));
-  const repoProtos = findRepoProtosDir();
-  const includeRoots = DEP_ROOTS.map((d) => path.join(pkgDir, 'deps', d));
-  if (repoProtos !== undefined) includeRoots.push(repoProtos);
+function source(): LazyDescriptorRoot | protobuf.Root {
+  if (lazy !== undefined) return lazy;
+  if (textRoot !== undefined) return textRoot;
+  const dir = process.env['LEGATE_PROTO_SOURCE'] === 'text' ? undefined : openDescriptor();
+  if (dir !== undefined) return (lazy = dir);
+  const started = performance.now();
+  const loaded = loadProtoTextRoot();
+  textInfo = { ...loaded.info, loadMs: performance.now() - started };
+  return (textRoot = loaded.root);
+}
 
-  const resolve = (target: string): string | null => {
-    if (path.isAbsolute(target)) return fs.existsSync(target) ? target : null;
-    // descriptor.proto is not among protobufjs' bundled "common" files, but
-    // the package ships it on disk next to the others.
-    if (target.startsWith('google/protobuf/')) {
-      const p = path.join(pbDir, target);
-      if (fs.existsSync(p)) return p;
-      // Bundled in protobufjs' "common" set (any, duration, field_mask...):
-      // protobufjs recognizes the bare name.
-      if (protobuf.common.get(target) !== null) return target;
-    }
-    for (const dir of includeRoots) {
-      const p = path.join(dir, target);
-      if (fs.existsSync(p)) return p;
-    }
-    return null;
-  };
+function openDescriptor(): LazyDescriptorRoot | undefined {
+  const pkgRoot = findPackageRoot();
+  const dir = pkgRoot === undefined ? DESCRIPTOR_DIR : path.join(pkgRoot, DESCRIPTOR_DIR);
+  const opened = LazyDescriptorRoot.open(dir, currentDescriptorSources());
+  if (typeof opened !== 'string') return opened;
+  logger('config').warn(`not using the precompiled Envoy proto descriptor: ${opened}; parsing the .proto files instead (slower start, more memory). Run \`npm run build\` to rebuild it.`);
+  return undefined;
+}
 
-  const envoyApi = path.join(pkgDir, 'deps', 'envoy-api');
-  const candidates = listProtos(path.join(envoyApi, 'envoy'))
-    .map((f) => path.relative(envoyApi, f).split(path.sep).join('/'))
-    .filter((f) => /\/v3(alpha)?\//.test(f))
+function lookupIn(src: LazyDescriptorRoot | protobuf.Root, name: string): protobuf.ReflectionObject | null {
+  if (src instanceof LazyDescriptorRoot) {
+    src.ensure(name);
+    return src.root.lookup(name);
+  }
+  return src.lookup(name);
+}
+
+/** The versions a descriptor must have been built from to be used (also written by the build). */
+export function currentDescriptorSources(): DescriptorSources {
+  const version = (pkg: string): string => (JSON.parse(fs.readFileSync(require.resolve(`${pkg}/package.json`), 'utf8')) as { version: string }).version;
+  const own = findRepoProtosDir();
+  const repoProtos = own === undefined ? '' : listFiles(own).map((f) => `${path.relative(own, f)}:${fs.statSync(f).size}`).join(',');
+  return { grpcJsXds: version('@grpc/grpc-js-xds'), protobufjs: version('protobufjs'), repoProtos };
+}
+
+function listFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.proto'))
+    .map((e) => path.join(e.parentPath, e.name))
     .sort();
-
-  // protobufjs aborts the whole load on the first missing import, so files
-  // whose import closure reaches an unshipped proto are left out up front.
-  const closure = new ImportClosure(resolve);
-  const missing = new Set<string>();
-  const accepted: string[] = [];
-  const skipped: string[] = [];
-  for (const file of candidates) {
-    const gaps = closure.missing(file);
-    if (gaps.length === 0) accepted.push(file);
-    else {
-      skipped.push(file);
-      for (const g of gaps) missing.add(g);
-    }
-  }
-
-  const result = new protobuf.Root();
-  result.resolvePath = (_origin, target) => resolve(target);
-  const files = [...accepted, ...EXTRA_FILES];
-  result.loadSync(files, { keepCase: true });
-  if (repoProtos !== undefined) {
-    const own = listProtos(repoProtos);
-    if (own.length > 0) result.loadSync(own, { keepCase: true });
-    files.push(...own);
-  }
-  return {
-    root: result,
-    info: { loadedFiles: files.length, skippedFiles: skipped, missingImports: [...missing].sort() },
-  };
-}
-
-/** Memoized import graph walk; `google/protobuf/*` always counts as available. */
-class ImportClosure {
-  private readonly imports = new Map<string, string[] | null>();
-
-  constructor(private readonly resolve: (target: string) => string | null) {}
-
-  /** The unresolvable files reachable from `file` (empty when the closure is complete). */
-  missing(file: string): string[] {
-    const gaps: string[] = [];
-    const seen = new Set<string>();
-    const stack = [file];
-    while (stack.length > 0) {
-      const f = stack.pop()!;
-      if (seen.has(f)) continue;
-      seen.add(f);
-      const deps = this.importsOf(f);
-      if (deps === null) gaps.push(f);
-      else stack.push(...deps);
-    }
-    return gaps;
-  }
-
-  private importsOf(file: string): string[] | null {
-    let deps = this.imports.get(file);
-    if (deps === undefined) {
-      const p = this.resolve(file);
-      if (file.startsWith('google/protobuf/')) deps = [];
-      else if (p === null) deps = null;
-      else deps = Array.from(fs.readFileSync(p, 'utf8').matchAll(IMPORT_RE), (m) => m[1]!);
-      this.imports.set(file, deps);
-    }
-    return deps;
-  }
-}
-
-function listProtos(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.proto')) out.push(p);
-    }
-  };
-  if (fs.existsSync(dir)) walk(dir);
-  return out.sort();
-}
-
-/**
- * The repository's `protos/` directory: found by walking up from this module
- * (it runs from `src/proto` under ts-node or `dist/src/proto` when compiled)
- * to the first directory holding a package.json.
- */
-function findRepoProtosDir(): string | undefined {
-  let dir = __dirname;
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) {
-      const p = path.join(dir, 'protos');
-      return fs.existsSync(p) && fs.statSync(p).isDirectory() ? p : undefined;
-    }
-    const up = path.dirname(dir);
-    if (up === dir) return undefined;
-    dir = up;
-  }
 }

@@ -1,9 +1,12 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import { PassThrough, type Readable } from 'node:stream';
-import { errors as undiciErrors } from 'undici';
 import { CONNECTION_SPECIFIC_HEADERS } from '../http/headers';
 import type { Host } from './host';
 import type { UpstreamFailure, UpstreamHandler, UpstreamRequest } from './upstream-request';
+import { lazyRequire } from '../common/lazy-require';
+
+/** Loaded with the first HTTP/1.1 upstream (see lazy-require.ts). */
+const undici = lazyRequire<typeof import('undici')>('undici');
 
 /**
  * One request to an HTTP/1.1 upstream through undici's pool for the host.
@@ -100,7 +103,7 @@ type CodedError = Error & { code?: string; cause?: unknown };
 
 function classify(err: CodedError, gotHeaders: boolean): UpstreamFailure {
   const code = err.code ?? (err.cause as { code?: string } | undefined)?.code ?? '';
-  if (err instanceof undiciErrors.ConnectTimeoutError || code === 'UND_ERR_CONNECT_TIMEOUT') {
+  if (err instanceof undici().errors.ConnectTimeoutError || code === 'UND_ERR_CONNECT_TIMEOUT') {
     return { kind: 'connection_failure', message: 'connection timeout', unprocessed: true };
   }
   if (code === 'ECONNREFUSED') return { kind: 'connection_failure', message: 'delayed connect error: 111', unprocessed: true };

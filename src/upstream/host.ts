@@ -1,5 +1,5 @@
 import type { NetConnectOpts } from 'node:net';
-import { Pool as UndiciPool } from 'undici';
+import type { Pool as UndiciPool } from 'undici';
 import type { ClusterModel, EndpointModel, SocketAddress, TransportSocketMatchModel } from '../snapshot/model';
 import { formatAddress } from '../snapshot/model';
 import { H2HostPool, type SharedConnectionLimit } from './pool/h2-host-pool';
@@ -9,6 +9,10 @@ import { nodeSessionFactory, type SessionFactory } from './pool/pooled-session';
 import type { HostMonitor } from './outlier-detector';
 import { coarseHealth, edsHealthFlags, formatHealthFlags, isExcluded, type CoarseHealth } from '../health/health-flags';
 import type { HealthCheckedHost } from '../health/types';
+import { lazyRequire } from '../common/lazy-require';
+
+/** undici serves only HTTP/1.1 upstreams: loaded when the first one is used (see lazy-require.ts). */
+const undici = lazyRequire<typeof import('undici')>('undici');
 
 /** Per-host counters, named after Envoy's /clusters host stats. */
 export interface HostStats {
@@ -198,7 +202,7 @@ export class Host implements HealthCheckedHost {
     if (!this.h1) {
       const m = this.cluster;
       const origin = this.address.kind === 'tcp' ? `http://${formatAddress(this.address)}` : 'http://localhost';
-      this.h1 = new UndiciPool(origin, {
+      this.h1 = new (undici().Pool)(origin, {
         connections: m.circuitBreakers.maxConnections,
         connect: this.address.kind === 'pipe'
           ? { socketPath: this.address.path, timeout: m.connectTimeoutMs }

@@ -7,7 +7,7 @@
 import { versionString } from '../cli/version';
 import type { AdsConfigModel, BootstrapModel } from '../snapshot/model';
 import { PER_TYPE_METHODS } from './ads/discovery-messages';
-import { AdsClient, type AdsClientOptions, type TypeStatus } from './ads/ads-client';
+import type { AdsClientOptions, TypeStatus } from './ads/ads-client';
 import type { XdsManager, XdsSubscriber } from './xds-manager';
 
 export interface XdsTransport extends XdsSubscriber {
@@ -54,6 +54,8 @@ function startClient(bootstrap: BootstrapModel, ads: AdsConfigModel, xds: XdsMan
     user_agent_name: 'legate',
     user_agent_version: versionString(),
   };
+  // The ADS client (and with it grpc-js) is loaded only by bootstraps that name an xDS server.
+  const { AdsClient } = require('./ads/ads-client') as typeof import('./ads/ads-client');
   const client = new AdsClient({ target, apiType: ads.apiType, node, setNodeOnFirstMessageOnly: ads.setNodeOnFirstMessageOnly, ...(methodPath ? { methodPath } : {}) }, {
     onUpdate: (typeUrl, update) => xds.onUpdate(typeUrl, update),
     onAckSent: (typeUrl, rejected) => xds.onAckSent(typeUrl, rejected),

@@ -9,9 +9,13 @@
  * of failing inside grpc-js' deserializer.
  */
 import { isIP } from 'node:net';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
+import { lazyRequire } from '../../common/lazy-require';
 import { ADS_METHODS } from './discovery-messages';
 import type { AdsApiType, AdsClientOptions, AdsTarget } from './xds-types';
+
+/** grpc-js is needed only once a bootstrap has an xDS server (see lazy-require.ts). */
+const grpcJs = lazyRequire<typeof import('@grpc/grpc-js')>('@grpc/grpc-js');
 
 /** Default connect deadline of a stream attempt, ms (Envoy's default cluster `connect_timeout`). */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
@@ -80,8 +84,8 @@ export class AdsStream {
    * buffered by grpc-js and go out in order.
    */
   constructor(options: AdsClientOptions, apiType: AdsApiType, private readonly events: AdsStreamEvents) {
-    this.client = new grpc.Client(grpcTarget(options.target), grpc.credentials.createInsecure(), channelOptions(options));
-    const metadata = new grpc.Metadata();
+    this.client = new (grpcJs().Client)(grpcTarget(options.target), grpcJs().credentials.createInsecure(), channelOptions(options));
+    const metadata = new (grpcJs().Metadata)();
     for (const [key, value] of options.initialMetadata ?? []) metadata.add(key, value);
     this.call = this.client.makeBidiStreamRequest(options.methodPath ?? ADS_METHODS[apiType], identity, identity, metadata, {});
     this.call.on('data', (bytes: Buffer) => {
@@ -95,7 +99,7 @@ export class AdsStream {
     const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.connectTimer = setTimeout(() => {
       this.connectTimer = undefined;
-      this.finish(grpc.status.UNAVAILABLE, `no connection to the xDS server within ${connectTimeoutMs} ms`);
+      this.finish(grpcJs().status.UNAVAILABLE, `no connection to the xDS server within ${connectTimeoutMs} ms`);
     }, connectTimeoutMs);
     this.watchUntilReady();
   }
@@ -120,7 +124,7 @@ export class AdsStream {
     let state: grpc.connectivityState;
     try {
       state = channel.getConnectivityState(true);
-      if (state !== grpc.connectivityState.READY) {
+      if (state !== grpcJs().connectivityState.READY) {
         channel.watchConnectivityState(state, Infinity, () => this.watchUntilReady());
         return;
       }

@@ -1,0 +1,255 @@
+/**
+ * The precompiled form of Envoy's proto root that `npm run build` writes to
+ * `dist/envoy-descriptor/` (scripts/build-proto-descriptor.js) and run time
+ * reads lazily (`envoy-protos.ts`).
+ *
+ * Parsing all of Envoy's .proto text at start cost most of a second and ~45 MiB
+ * of RSS, while a sidecar uses a small part of the API. The descriptor is split
+ * into one protobufjs-JSON file per proto package ("chunk"); the manifest lists
+ * for each chunk the chunks its types refer to. Looking a type up loads its
+ * package and the closure of those references, nothing else, so a bootstrap
+ * pays only for the packages its types (and its `typed_config` type URLs) reach.
+ *
+ * Format (version {@link DESCRIPTOR_FORMAT}): `manifest.json` as
+ * {@link DescriptorManifest}; `<package>.json` as {@link ChunkFile}, whose
+ * members are protobufjs `toJSON()` output plus `parsedOptions` (which
+ * protobufjs' JSON leaves out and PGV validation reads).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as protobuf from 'protobufjs';
+
+/** Bumped whenever the files' shape changes; a mismatch makes run time fall back to .proto text. */
+export const DESCRIPTOR_FORMAT = 1;
+
+export interface DescriptorManifest {
+  readonly format: number;
+  /** Versions of the packages the descriptor was built from; a mismatch means it is stale. */
+  readonly sources: DescriptorSources;
+  /** What the .proto text load reported (files loaded, skipped, missing imports). */
+  readonly loadedFiles: number;
+  readonly skippedFiles: readonly string[];
+  readonly missingImports: readonly string[];
+  /** Package name → the packages its types reference (fields, map values, RPC types). */
+  readonly chunks: Readonly<Record<string, readonly string[]>>;
+  /** Hash of the code that wrote it (scripts/build-proto-descriptor.js rebuilds when it changes). */
+  readonly builtBy: string;
+}
+
+export interface DescriptorSources {
+  readonly grpcJsXds: string;
+  readonly protobufjs: string;
+  /** Names and sizes of the repository's own .proto files, so editing one invalidates the build. */
+  readonly repoProtos: string;
+}
+
+/** One package: its direct members (messages, enums, services) in protobufjs JSON. */
+export interface ChunkFile {
+  readonly members: Record<string, MemberJson>;
+}
+
+type MemberJson = Record<string, unknown> & { parsedOptions?: unknown };
+
+// === Writing (build time) ===
+
+/** Writes the manifest and one file per package of `root` as the directory `dir` (replacing it). */
+export function writeDescriptorChunks(
+  root: protobuf.Root,
+  info: Pick<DescriptorManifest, 'loadedFiles' | 'skippedFiles' | 'missingImports'>,
+  sources: DescriptorSources,
+  dir: string,
+  builtBy: string,
+): { chunks: number; bytes: number } {
+  root.resolveAll();
+  const members = new Map<string, Record<string, MemberJson>>();
+  const deps = new Map<string, Set<string>>();
+  const visit = (ns: protobuf.NamespaceBase): void => {
+    for (const obj of ns.nestedArray) {
+      if (obj instanceof protobuf.Type || obj instanceof protobuf.Enum || obj instanceof protobuf.Service) {
+        const chunk = packageOf(obj);
+        let m = members.get(chunk);
+        if (m === undefined) members.set(chunk, (m = {}));
+        m[obj.name] = withParsedOptions(obj, obj.toJSON() as unknown as MemberJson);
+        let d = deps.get(chunk);
+        if (d === undefined) deps.set(chunk, (d = new Set()));
+        collectReferences(obj, d);
+        d.delete(chunk);
+      } else if (obj instanceof protobuf.Namespace) {
+        visit(obj);
+      }
+      // Package-level extension fields (`extend google.protobuf.FieldOptions`, PGV's rules) only
+      // extend descriptor option messages; their values already sit in parsedOptions.
+    }
+  };
+  visit(root);
+
+  // Written aside and swapped in with renames, so a Legate running from this tree (a test, a
+  // bench) never sees a half-written descriptor when it loads its next package.
+  const next = `${dir}.next-${process.pid}`;
+  fs.rmSync(next, { recursive: true, force: true });
+  fs.mkdirSync(next, { recursive: true });
+  let bytes = 0;
+  for (const [chunk, m] of members) {
+    const text = JSON.stringify({ members: m } satisfies ChunkFile);
+    fs.writeFileSync(path.join(next, `${chunk}.json`), text);
+    bytes += text.length;
+  }
+  const manifest: DescriptorManifest = {
+    format: DESCRIPTOR_FORMAT,
+    sources,
+    ...info,
+    chunks: Object.fromEntries([...deps].sort(([a], [b]) => a.localeCompare(b)).map(([c, d]) => [c, [...d].sort()])),
+    builtBy,
+  };
+  fs.writeFileSync(path.join(next, 'manifest.json'), JSON.stringify(manifest));
+  const old = `${dir}.old-${process.pid}`;
+  if (fs.existsSync(dir)) fs.renameSync(dir, old);
+  fs.renameSync(next, dir);
+  fs.rmSync(old, { recursive: true, force: true });
+  return { chunks: members.size, bytes };
+}
+
+/** The package (nearest enclosing plain namespace) of a message, enum or service. */
+function packageOf(obj: protobuf.ReflectionObject): string {
+  let p = obj.parent;
+  while (p !== null && (p instanceof protobuf.Type || p instanceof protobuf.Service)) p = p.parent;
+  return p === null ? '' : p.fullName.replace(/^\./, '');
+}
+
+function collectReferences(obj: protobuf.ReflectionObject, into: Set<string>): void {
+  if (obj instanceof protobuf.Type) {
+    // Declaring fields are extensions added by other packages (PGV's rules on FieldOptions);
+    // toJSON leaves them out, so they are not references of this package.
+    for (const f of obj.fieldsArray) if (f.resolvedType !== null && f.declaringField === null) into.add(packageOf(f.resolvedType));
+  }
+  if (obj instanceof protobuf.Service) {
+    for (const m of obj.methodsArray) {
+      if (m.resolvedRequestType !== null) into.add(packageOf(m.resolvedRequestType));
+      if (m.resolvedResponseType !== null) into.add(packageOf(m.resolvedResponseType));
+    }
+  }
+  if (obj instanceof protobuf.Namespace) for (const n of obj.nestedArray) collectReferences(n, into);
+}
+
+/** Copies `parsedOptions` of the object and everything inside it into its toJSON output. */
+function withParsedOptions(obj: protobuf.ReflectionObject, json: MemberJson): MemberJson {
+  if (obj.parsedOptions != null && obj.parsedOptions.length > 0) json.parsedOptions = obj.parsedOptions;
+  if (obj instanceof protobuf.Type) {
+    const fields = json['fields'] as Record<string, MemberJson> | undefined;
+    for (const f of obj.fieldsArray) if (fields?.[f.name] !== undefined) withParsedOptions(f, fields[f.name]!);
+    const oneofs = json['oneofs'] as Record<string, MemberJson> | undefined;
+    for (const o of obj.oneofsArray) if (oneofs?.[o.name] !== undefined) withParsedOptions(o, oneofs[o.name]!);
+  }
+  if (obj instanceof protobuf.Service) {
+    const methods = json['methods'] as Record<string, MemberJson> | undefined;
+    for (const m of obj.methodsArray) if (methods?.[m.name] !== undefined) withParsedOptions(m, methods[m.name]!);
+  }
+  if (obj instanceof protobuf.Namespace) {
+    const nested = json['nested'] as Record<string, MemberJson> | undefined;
+    for (const n of obj.nestedArray) if (nested?.[n.name] !== undefined) withParsedOptions(n, nested[n.name]!);
+  }
+  return json;
+}
+
+// === Reading (run time) ===
+
+/**
+ * A Root filled on demand from a descriptor directory. Not thread-safe in any
+ * sense that matters here: Node runs it on one thread.
+ */
+export class LazyDescriptorRoot {
+  readonly root = new protobuf.Root();
+  private readonly loaded = new Set<string>();
+
+  private constructor(
+    private readonly dir: string,
+    readonly manifest: DescriptorManifest,
+  ) {}
+
+  /**
+   * Opens `dir` if it holds a descriptor of the current format built from
+   * `expected` sources; otherwise returns why not (for the fallback warning).
+   */
+  static open(dir: string, expected: DescriptorSources): LazyDescriptorRoot | string {
+    let manifest: DescriptorManifest;
+    try {
+      manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as DescriptorManifest;
+    } catch (err) {
+      return `${path.join(dir, 'manifest.json')} is missing or unreadable (${(err as Error).message})`;
+    }
+    if (manifest.format !== DESCRIPTOR_FORMAT) return `${dir} has format ${manifest.format}, expected ${DESCRIPTOR_FORMAT}`;
+    for (const key of Object.keys(expected) as (keyof DescriptorSources)[]) {
+      if (manifest.sources?.[key] !== expected[key]) return `${dir} was built from other sources (${key}: ${manifest.sources?.[key]} ≠ ${expected[key]})`;
+    }
+    return new LazyDescriptorRoot(dir, manifest);
+  }
+
+  /** Number of packages loaded so far (diagnostics, the benchmark). */
+  get loadedChunks(): number {
+    return this.loaded.size;
+  }
+
+  /**
+   * Loads the package that holds `fullName` (no leading dot), if any, with
+   * every package its types reach, so that protobufjs can resolve all of them.
+   */
+  ensure(fullName: string): void {
+    for (let end = fullName.lastIndexOf('.'); end > 0; end = fullName.lastIndexOf('.', end - 1)) {
+      const pkg = fullName.slice(0, end);
+      if (this.manifest.chunks[pkg] !== undefined) {
+        this.loadClosure(pkg);
+        return;
+      }
+    }
+  }
+
+  /** Loads every package (for tools and tests that walk the whole API). */
+  loadAll(): void {
+    for (const pkg of Object.keys(this.manifest.chunks)) this.loadClosure(pkg);
+  }
+
+  private loadClosure(pkg: string): void {
+    const stack = [pkg];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      if (this.loaded.has(p)) continue;
+      this.loaded.add(p);
+      this.loadChunk(p);
+      for (const d of this.manifest.chunks[p] ?? []) if (!this.loaded.has(d)) stack.push(d);
+    }
+  }
+
+  private loadChunk(pkg: string): void {
+    const file = JSON.parse(fs.readFileSync(path.join(this.dir, `${pkg}.json`), 'utf8')) as ChunkFile;
+    const ns = pkg === '' ? this.root : this.root.define(pkg);
+    for (const [name, json] of Object.entries(file.members)) {
+      const obj =
+        json['fields'] !== undefined
+          ? protobuf.Type.fromJSON(name, json as unknown as protobuf.IType)
+          : json['values'] !== undefined
+            ? protobuf.Enum.fromJSON(name, json as unknown as protobuf.IEnum)
+            : protobuf.Service.fromJSON(name, json as unknown as protobuf.IService);
+      restoreParsedOptions(obj, json);
+      ns.add(obj);
+    }
+  }
+}
+
+function restoreParsedOptions(obj: protobuf.ReflectionObject, json: MemberJson): void {
+  if (json.parsedOptions !== undefined) obj.parsedOptions = json.parsedOptions as typeof obj.parsedOptions;
+  const children = (key: string): Record<string, MemberJson> | undefined => json[key] as Record<string, MemberJson> | undefined;
+  if (obj instanceof protobuf.Type) {
+    const fields = children('fields');
+    for (const f of obj.fieldsArray) if (fields?.[f.name] !== undefined) restoreParsedOptions(f, fields[f.name]!);
+    const oneofs = children('oneofs');
+    for (const o of obj.oneofsArray) if (oneofs?.[o.name] !== undefined) restoreParsedOptions(o, oneofs[o.name]!);
+  }
+  if (obj instanceof protobuf.Service) {
+    const methods = children('methods');
+    for (const m of obj.methodsArray) if (methods?.[m.name] !== undefined) restoreParsedOptions(m, methods[m.name]!);
+  }
+  if (obj instanceof protobuf.Namespace) {
+    const nested = children('nested');
+    for (const n of obj.nestedArray) if (nested?.[n.name] !== undefined) restoreParsedOptions(n, nested[n.name]!);
+  }
+}
