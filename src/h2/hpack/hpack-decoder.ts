@@ -27,15 +27,23 @@ export class HpackDecoder {
   private scratch = Buffer.allocUnsafe(4096);
   /** Read position inside the block being decoded. */
   private pos = 0;
+  private readonly result: DecodedBlock = { fields: [], listSize: 0, overLimit: false };
 
   /** @param maxTableSize the SETTINGS_HEADER_TABLE_SIZE we advertise (the peer may not exceed it). */
   constructor(private readonly maxTableSize = 4096) {
     this.table = new DynamicTable(maxTableSize);
   }
 
-  /** Decodes the block `buf[start, end)`; throws HpackError on malformed input. */
+  /**
+   * Decodes the block `buf[start, end)`; throws HpackError on malformed input. The result is
+   * valid until the next call.
+   */
   decode(buf: Buffer, start: number, end: number, maxListSize: number): DecodedBlock {
-    const result: DecodedBlock = { fields: [], listSize: 0, overLimit: false };
+    // One result object and fields array, reused: the caller reads them before the next block.
+    const result = this.result;
+    result.fields.length = 0;
+    result.listSize = 0;
+    result.overLimit = false;
     this.pos = start;
     let sawField = false;
     while (this.pos < end) {

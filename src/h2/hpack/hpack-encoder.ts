@@ -19,11 +19,19 @@ const NOT_INDEXED = new Set([
 /** Credentials: never indexed, here nor by any intermediary after us (§7.1.3). */
 const NEVER_INDEXED = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
 
+/** The dynamic table's entries of one name. */
+interface NameEntries {
+  newest: number;
+  readonly values: Map<string, number>;
+}
+
 export class HpackEncoder {
   private readonly table: DynamicTable;
-  /** `name\0value` → insertion id of the newest dynamic entry with that pair; `name` → same for names. */
-  private readonly pairs = new Map<string, number>();
-  private readonly names = new Map<string, number>();
+  /**
+   * What the dynamic table holds, per name: the insertion id of the newest entry with that name
+   * and, per value, of the newest entry with that exact pair (no key strings built per field).
+   */
+  private readonly names = new Map<string, NameEntries>();
   /** A size update owed at the start of the next block (§4.2), or -1. */
   private pendingSizeUpdate = -1;
   private out = Buffer.allocUnsafe(16384);
@@ -32,9 +40,10 @@ export class HpackEncoder {
   constructor(tableSize = 4096) {
     this.table = new DynamicTable(tableSize);
     this.table.onEvict = (name, value, id) => {
-      const key = `${name}\0${value}`;
-      if (this.pairs.get(key) === id) this.pairs.delete(key);
-      if (this.names.get(name) === id) this.names.delete(name);
+      const entries = this.names.get(name);
+      if (entries === undefined) return;
+      if (entries.values.get(value) === id) entries.values.delete(value);
+      if (entries.newest === id) this.names.delete(name);
     };
   }
 
@@ -59,19 +68,18 @@ export class HpackEncoder {
   /** Adds one field; `name` must be lower-case. */
   field(name: string, value: string): void {
     this.ensure(name.length + value.length + 16);
-    const pairKey = `${name}\0${value}`;
-    const staticPair = STATIC_PAIR_INDEX.get(pairKey);
+    const staticPair = STATIC_PAIR_INDEX.get(name)?.get(value);
     if (staticPair !== undefined) {
       this.writeInt(0x80, 7, staticPair);
       return;
     }
-    const dynamicPair = this.pairs.get(pairKey);
+    const dynamic = this.names.get(name);
+    const dynamicPair = dynamic?.values.get(value);
     if (dynamicPair !== undefined) {
       this.writeInt(0x80, 7, this.indexOf(dynamicPair));
       return;
     }
-    const dynamicName = this.names.get(name);
-    const nameIndex = STATIC_NAME_INDEX.get(name) ?? (dynamicName === undefined ? 0 : this.indexOf(dynamicName));
+    const nameIndex = STATIC_NAME_INDEX.get(name) ?? (dynamic === undefined ? 0 : this.indexOf(dynamic.newest));
     if (NEVER_INDEXED.has(name)) {
       this.writeInt(0x10, 4, nameIndex);
     } else if (NOT_INDEXED.has(name) || value.length * 2 > this.table.maxSize) {
@@ -81,8 +89,11 @@ export class HpackEncoder {
       const id = this.table.inserted;
       this.table.add(name, value);
       if (32 + name.length + value.length <= this.table.maxSize) {
-        this.pairs.set(pairKey, id);
-        this.names.set(name, id);
+        if (dynamic === undefined) this.names.set(name, { newest: id, values: new Map([[value, id]]) });
+        else {
+          dynamic.newest = id;
+          dynamic.values.set(value, id);
+        }
       }
     }
     if (nameIndex === 0) this.writeString(name);

@@ -67,11 +67,14 @@ export const STATIC_TABLE: ReadonlyArray<readonly [name: string, value: string]>
 /** Number of static entries; dynamic indices start after it. */
 export const STATIC_COUNT = STATIC_TABLE.length - 1;
 
-/** name → first static index with that name; `name\0value` → index of the exact pair. */
+/** name → first static index with that name; name → value → index of the exact pair. */
 export const STATIC_NAME_INDEX = new Map<string, number>();
-export const STATIC_PAIR_INDEX = new Map<string, number>();
+export const STATIC_PAIR_INDEX = new Map<string, Map<string, number>>();
 for (let i = 1; i <= STATIC_COUNT; i++) {
   const [name, value] = STATIC_TABLE[i]!;
   if (!STATIC_NAME_INDEX.has(name)) STATIC_NAME_INDEX.set(name, i);
-  if (value !== '') STATIC_PAIR_INDEX.set(`${name}\0${value}`, i);
+  if (value === '') continue;
+  let values = STATIC_PAIR_INDEX.get(name);
+  if (values === undefined) STATIC_PAIR_INDEX.set(name, (values = new Map()));
+  values.set(value, i);
 }
