@@ -8,13 +8,14 @@
  * The listener calls in here; nothing here knows about routing.
  */
 import type http from 'node:http';
-import http2 from 'node:http2';
+import type http2 from 'node:http2';
+import { ErrorCode } from '../h2/frames';
 import type { Socket } from 'node:net';
 import type { HttpConnectionManagerModel } from '../snapshot/model';
 import type { HcmStats } from './connection-manager';
 import { resetH2Stream } from './h2-reset';
 
-const { NGHTTP2_INTERNAL_ERROR } = http2.constants;
+const NGHTTP2_INTERNAL_ERROR = ErrorCode.INTERNAL_ERROR;
 
 /**
  * Envoy's runtime defaults `overload.premature_reset_total_stream_count` (500) and

@@ -7,14 +7,15 @@
  * arrive, so a stream the upstream provably never processed (REFUSED_STREAM, above a
  * GOAWAY's last_stream_id) can be replayed on a fresh session.
  */
-import http2, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import { ErrorCode } from '../h2/frames';
 import type { RouteEntry } from '../router/route-table';
 import { overloadManager } from '../overload/overload-manager';
 import { pickWeightedCluster } from '../router/route-table';
 import type { HeaderMutationsModel, RouteActionModel, WeightedClusterModel } from '../snapshot/model';
 import type { Cluster } from '../upstream/cluster';
 import { H1Upstream } from '../upstream/h1-upstream';
-import { H2Upstream } from '../upstream/h2-upstream';
+import type { H2Upstream } from '../upstream/h2-upstream';
 import type { Host } from '../upstream/host';
 import type { UpstreamFailure, UpstreamHandler, UpstreamRequest } from '../upstream/upstream-request';
 import type { HttpConnectionManager } from './connection-manager';
@@ -35,7 +36,9 @@ import { clusterStats, type ClusterScope } from '../stats';
 import type { ResourceManager } from '../upstream/circuit-breakers';
 import { grpcToHttpStatus } from '../upstream/outlier-detector';
 
-const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2.constants;
+const NGHTTP2_CANCEL = ErrorCode.CANCEL;
+const NGHTTP2_INTERNAL_ERROR = ErrorCode.INTERNAL_ERROR;
+const NGHTTP2_PROTOCOL_ERROR = ErrorCode.PROTOCOL_ERROR;
 /** Replays of a provably unprocessed request before giving up. */
 const MAX_UNPROCESSED_REPLAYS = 3;
 const RESET_BEFORE = 'upstream connect error or disconnect/reset before headers. reset reason: ';
@@ -50,6 +53,12 @@ const NO_HEADERS: OutgoingHttpHeaders = Object.freeze({});
  * are shared functions instead of closures allocated per request.
  */
 const kProxyStream = Symbol('legate.proxyStream');
+
+/** The node:http2 upstream (LEGATE_HTTP2_CORE=node only): loaded when first used, so node:http2 is not. */
+let h2UpstreamClass: typeof H2Upstream | undefined;
+function nodeH2Upstream(): typeof H2Upstream {
+  return (h2UpstreamClass ??= (require('../upstream/h2-upstream') as typeof import('../upstream/h2-upstream')).H2Upstream);
+}
 type OwnedBody = RequestBody & { [kProxyStream]: ProxyStream };
 
 export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamCloseListener {
@@ -219,7 +228,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamClo
     const upstream = protocol !== 'http2'
       ? new H1Upstream(host, this.upstreamHeaders, this.requestHasBody(), this)
       : USE_NODE_HTTP2
-        ? new H2Upstream(host, this.upstreamHeaders, this, this.grpc, this.resources)
+        ? new (nodeH2Upstream())(host, this.upstreamHeaders, this, this.grpc, this.resources)
         : new FrameUpstream(host, this.upstreamHeaders, this, this.grpc, this.resources);
     this.upstream = upstream;
     upstream.start();

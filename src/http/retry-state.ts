@@ -6,7 +6,7 @@
  * gRPC conditions are read from a trailers-only response's headers, as Envoy does, and also
  * from trailers (Envoy only looks at headers; see docs/compat.md).
  */
-import http2 from 'node:http2';
+import { ErrorCode } from '../h2/frames';
 import type { RetryPolicyModel } from '../snapshot/model';
 import type { Host } from '../upstream/host';
 import type { UpstreamFailure } from '../upstream/upstream-request';
@@ -72,7 +72,7 @@ export class RetryState {
     const on = this.policy.retryOn;
     if (on.has('5xx') || on.has('gateway-error') || on.has('reset')) return true;
     if (on.has('connect-failure') && f.kind === 'connection_failure') return true;
-    if (on.has('refused-stream') && f.h2Code === http2.constants.NGHTTP2_REFUSED_STREAM) return true;
+    if (on.has('refused-stream') && f.h2Code === ErrorCode.REFUSED_STREAM) return true;
     return on.has('reset-before-request') && !requestSent;
   }
 

@@ -5,12 +5,13 @@
  * streams in flight keep theirs.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type http2 from 'node:http2';
+import type { Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { logger } from '../common/logger';
 import type { HttpConnectionManager } from '../http/connection-manager';
 import { H1Downstream } from '../http/downstream-h1';
-import { H2Downstream } from '../http/downstream-h2';
+import type { H2Downstream } from '../http/downstream-h2';
 import {
   admitHttp1Request, admitHttp2Stream, answerHttp1ClientError, guardHttp2Session, http1MaxHeadersCount, http1ServerOptions, http2ServerOptions,
 } from '../http/downstream-limits';
@@ -20,8 +21,15 @@ import { sniffCodec } from './codec-sniffer';
 import type { ConnectionFacts } from './connection-facts';
 import { FrameServerConnection } from './h2-frame-server';
 import { USE_NODE_HTTP2 } from '../h2/core-choice';
+import { ErrorCode } from '../h2/frames';
 
 const log = logger('connection');
+
+/** node:http2's downstream adapter (LEGATE_HTTP2_CORE=node only), loaded with the first such stream. */
+let h2DownstreamClass: typeof H2Downstream | undefined;
+function nodeH2Downstream(): typeof H2Downstream {
+  return (h2DownstreamClass ??= (require('../http/downstream-h2') as typeof import('../http/downstream-h2')).H2Downstream);
+}
 
 /** A connection's addresses, formatted once when it is accepted (read through Node's HTTP/2 socket proxy too). */
 interface Ends {
@@ -37,7 +45,9 @@ function endsOf(socket: unknown): Ends {
 }
 
 export class HttpChain {
-  private readonly h2: http2.Http2Server;
+  /** node:http2's server (LEGATE_HTTP2_CORE=node only), made with the first connection it serves. */
+  private h2: http2.Http2Server | undefined;
+  private readonly listenerName: string;
   private readonly h1: http.Server;
   private readonly sessions = new Set<Http2Session>();
   private readonly frameConnections = new Set<FrameServerConnection>();
@@ -46,10 +56,7 @@ export class HttpChain {
 
   constructor(public hcm: HttpConnectionManager, listenerName: string) {
     const hm = hcm.model;
-    this.h2 = http2.createServer(http2ServerOptions(hm));
-    this.h2.on('session', this.onSession);
-    this.h2.on('stream', this.onStream);
-    this.h2.on('sessionError', (err) => log.debug(`listener ${listenerName}: HTTP/2 session error: ${err.message}`));
+    this.listenerName = listenerName;
     this.h1 = http.createServer(http1ServerOptions(hm));
     this.h1.maxHeadersCount = http1MaxHeadersCount(hm);
     this.h1.on('request', this.onRequest);
@@ -98,12 +105,24 @@ export class HttpChain {
 
   private serveHttp2(socket: Socket): void {
     if (USE_NODE_HTTP2) {
-      this.h2.emit('connection', socket);
+      this.nodeHttp2Server().emit('connection', socket);
       return;
     }
     const conn = new FrameServerConnection(socket, this.currentHcm, endsOf(socket), this.forgetFrameConnection);
     this.frameConnections.add(conn);
     if (this.draining) conn.drain(0);
+  }
+
+  private nodeHttp2Server(): http2.Http2Server {
+    if (this.h2 === undefined) {
+      const nodeHttp2 = require('node:http2') as typeof http2;
+      const server = nodeHttp2.createServer(http2ServerOptions(this.hcm.model));
+      server.on('session', this.onSession);
+      server.on('stream', this.onStream);
+      server.on('sessionError', (err) => log.debug(`listener ${this.listenerName}: HTTP/2 session error: ${err.message}`));
+      this.h2 = server;
+    }
+    return this.h2;
   }
 
   private readonly forgetFrameConnection = (conn: FrameServerConnection): void => {
@@ -120,7 +139,7 @@ export class HttpChain {
     for (const s of this.sessions) {
       // Two-phase: a GOAWAY with the maximum stream id first (in-flight requests racing
       // with it still succeed), then Node's close() sends the final GOAWAY with the last id.
-      if (!s.closed && !s.destroyed) s.goaway(http2.constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
+      if (!s.closed && !s.destroyed) s.goaway(ErrorCode.NO_ERROR, 2 ** 31 - 1);
     }
     setTimeout(() => {
       for (const s of this.sessions) if (!s.closed && !s.destroyed) s.close();
@@ -193,7 +212,7 @@ export class HttpChain {
     // disable_http_keepalive: GOAWAY; the session finishes its streams and closes.
     if (overloadManager.disableKeepalive && stream.session && !stream.session.closed) stream.session.close();
     const ends = endsOf(stream.session?.socket);
-    this.hcm.handle(new H2Downstream(stream, headers, ends.local, ends.remote, ends.originalDst));
+    this.hcm.handle(new (nodeH2Downstream())(stream, headers, ends.local, ends.remote, ends.originalDst));
   };
 
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {

@@ -1,7 +1,8 @@
 import http2, { type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { resetH2Stream } from '../http/h2-reset';
 import type { Host } from './host';
-import { isUnprocessedStreamFailure, type PoolError } from './pool/h2-host-pool';
+import type { PoolError } from './pool/pool-error';
+import { isUnprocessedStreamFailure } from './pool/unprocessed-stream';
 import type { UpstreamFailure, UpstreamHandler, UpstreamRequest } from './upstream-request';
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;

@@ -5,7 +5,7 @@ import { formatAddress } from '../snapshot/model';
 import { H2HostPool, type SharedConnectionLimit } from './pool/h2-host-pool';
 import type { H2Stream } from '../h2/h2-stream';
 import { frameSessionFactory } from './pool/frame-session';
-import { nodeSessionFactory, type SessionFactory } from './pool/pooled-session';
+import type { SessionFactory } from './pool/pooled-session';
 import type { HostMonitor } from './outlier-detector';
 import { coarseHealth, edsHealthFlags, formatHealthFlags, isExcluded, type CoarseHealth } from '../health/health-flags';
 import type { HealthCheckedHost } from '../health/types';
@@ -160,7 +160,8 @@ export class Host implements HealthCheckedHost {
 
   /** The HTTP/2 pool on node:http2 (LEGATE_HTTP2_CORE=node). */
   h2Pool(): H2HostPool {
-    return (this.h2 ??= this.makeH2Pool(nodeSessionFactory));
+    // node:http2 is loaded only on this path (LEGATE_HTTP2_CORE=node).
+    return (this.h2 ??= this.makeH2Pool((require('./pool/pooled-session') as typeof import('./pool/pooled-session')).nodeSessionFactory));
   }
 
   /** The HTTP/2 pool on the frame-level core (the default). */

@@ -5,13 +5,17 @@ import { createEchoClient } from '../fakes/grpc-client';
 import { freePort, startLegate } from '../fakes/legate-process';
 import { bootstrapText } from './bootstrap-builder';
 
-t.test('gRPC call shapes through the proxy', async (t) => {
+// Both HTTP/2 implementations: the frame-level core (default) and node:http2 (LEGATE_HTTP2_CORE=node).
+for (const core of ['frame', 'node'] as const) t.test(`gRPC call shapes through the proxy (${core} HTTP/2 core)`, async (t) => {
   const big = { 'grpc.max_receive_message_length': 16 * 1024 * 1024, 'grpc.max_send_message_length': 16 * 1024 * 1024 };
   const backend = await startGrpcBackend({ name: 'b1', services: ['echo'], serverOptions: big });
   t.teardown(() => backend.stop(100));
   const adminPort = await freePort();
   const listenerPort = await freePort();
-  const proxy = await startLegate({ configYaml: bootstrapText({ adminPort, listenerPort, clusters: [{ name: 'svc', endpoints: [backend.address] }] }) });
+  const proxy = await startLegate({
+    configYaml: bootstrapText({ adminPort, listenerPort, clusters: [{ name: 'svc', endpoints: [backend.address] }] }),
+    env: { LEGATE_HTTP2_CORE: core === 'node' ? 'node' : '' },
+  });
   t.teardown(() => proxy.stop());
   const client = createEchoClient(`127.0.0.1:${listenerPort}`, { channelOptions: big });
   t.teardown(() => client.close());

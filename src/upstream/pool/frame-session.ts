@@ -15,7 +15,8 @@ import type { H2Stream, StreamHandler } from '../../h2/h2-stream';
 import { CONNECT_TIMEOUT_MESSAGE, PoolError, connectFailure } from './pool-error';
 import type { H2PoolEvents, SessionCloseReason } from './pool-events';
 import type { H2PoolOptions, PoolAddress } from './pool-options';
-import { ASSUMED_PEER_MAX_STREAMS, type PoolSession, type SessionFactory, type SessionOwner, type SessionState } from './pooled-session';
+import { ASSUMED_PEER_MAX_STREAMS } from './pool-options';
+import type { PoolSession, SessionFactory, SessionOwner, SessionState } from './pooled-session';
 import { POOL_TRACE, trace } from './trace';
 
 const STREAM_ID_LIMIT = 2 ** 30 - 1;

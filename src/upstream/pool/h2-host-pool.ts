@@ -25,14 +25,13 @@ import { resolvePoolEvents } from './pool-events';
 import type { H2PoolEvents } from './pool-events';
 import { describeAddress, resolvePoolOptions } from './pool-options';
 import type { H2PoolOptions, PoolAddress } from './pool-options';
-import { ASSUMED_PEER_MAX_STREAMS, nodeSessionFactory } from './pooled-session';
+import { ASSUMED_PEER_MAX_STREAMS } from './pool-options';
 import type { PoolSession, SessionFactory, SessionOwner } from './pooled-session';
 import { RingQueue } from './ring-queue';
 import { POOL_TRACE, trace } from './trace';
 
 // Convenience re-exports for callers that import from this file alone.
 export { PoolError } from './pool-error';
-export { isUnprocessedStreamFailure } from './unprocessed-stream';
 
 /**
  * - `active`: takes requests.
@@ -56,6 +55,10 @@ export interface SharedConnectionLimit {
 }
 
 const NO_SHARED_LIMIT: SharedConnectionLimit = { canConnect: () => true };
+
+/** Sessions on node:http2, loaded with the first one (the frame-level core's pools never need it). */
+const nodeSessionFactoryLazily: SessionFactory<unknown> = (...args) =>
+  (require('./pooled-session') as typeof import('./pooled-session')).nodeSessionFactory(...args);
 
 export class H2HostPool<S = http2.ClientHttp2Stream> implements SessionOwner, PendingOwner {
   readonly address: PoolAddress;
@@ -90,7 +93,7 @@ export class H2HostPool<S = http2.ClientHttp2Stream> implements SessionOwner, Pe
     events?: Partial<H2PoolEvents>,
     private readonly sharedLimit: SharedConnectionLimit = NO_SHARED_LIMIT,
     /** What carries the sessions: node:http2 by default, or the frame-level core. */
-    private readonly sessionFactory: SessionFactory<S> = nodeSessionFactory as unknown as SessionFactory<S>,
+    private readonly sessionFactory: SessionFactory<S> = nodeSessionFactoryLazily as unknown as SessionFactory<S>,
   ) {
     this.label = describeAddress(address);
     this.address = address;

@@ -7,6 +7,12 @@
 import * as net from 'node:net';
 
 /** Where a pool connects: a TCP host (IP literal or name) and port, or a Unix domain socket path. */
+/**
+ * Streams we allow on a session before the peer's first SETTINGS frame arrives, as nghttp2 and
+ * Envoy assume (Node's `peerMaxConcurrentStreams` default is the same 100).
+ */
+export const ASSUMED_PEER_MAX_STREAMS = 100;
+
 export type PoolAddress = { readonly host: string; readonly port: number } | { readonly path: string };
 
 /** Resolved pool options. Construct with {@link resolvePoolOptions}; all fields are in milliseconds or bytes. */

@@ -27,11 +27,8 @@ import { POOL_TRACE, trace } from './trace';
 
 export type SessionState = 'connecting' | 'ready' | 'draining' | 'closed';
 
-/**
- * Streams we allow on a session before the peer's first SETTINGS frame arrives, as nghttp2 and
- * Envoy assume (Node's `peerMaxConcurrentStreams` default is the same 100).
- */
-export const ASSUMED_PEER_MAX_STREAMS = 100;
+export { ASSUMED_PEER_MAX_STREAMS } from './pool-options';
+import { ASSUMED_PEER_MAX_STREAMS } from './pool-options';
 
 /** Client stream ids are odd and below 2^31, so one session can open at most 2^30 streams. */
 const STREAM_ID_LIMIT = 2 ** 30 - 1;
