@@ -232,7 +232,7 @@ export class H2Connection {
   goaway(code: number = ErrorCode.NO_ERROR, debug = ''): void {
     if (this.goawaySent || this.destroyed) return;
     this.goawaySent = true;
-    const payload = Buffer.allocUnsafe(8 + Buffer.byteLength(debug));
+    const payload = Buffer.allocUnsafe(8 + debug.length);
     payload.writeUInt32BE(this.lastPeerStreamId, 0);
     payload.writeUInt32BE(code, 4);
     payload.write(debug, 8, 'latin1');
