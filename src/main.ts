@@ -11,6 +11,9 @@ import { runIptablesCommand } from './iptables/command';
 import { runWaitCommand } from './cli/wait-command';
 import { reopenAccessLogs } from './access-log/access-logger';
 import { installFastAsyncResourceBind } from './common/async-resource-bind';
+import cluster from 'node:cluster';
+import { Primary } from './workers/primary';
+import { runWorker } from './workers/worker';
 
 const log = logger('main');
 
@@ -38,8 +41,13 @@ async function main(argv: readonly string[]): Promise<number> {
   const notices = [...parsed.notices];
   // node:http2 client requests pay for a deprecated property on every bind(): see the module.
   installFastAsyncResourceBind();
-  if (options.concurrency > 1 && argv.some((a) => a === '--concurrency' || a.startsWith('--concurrency='))) {
-    notices.push(`--concurrency ${options.concurrency}: Legate serves from one event loop for now; worker threads are not implemented yet`);
+  // Worker processes only when --concurrency is given: without it Envoy would use every hardware
+  // thread, but Legate stays one process (see docs/compat.md, "--concurrency").
+  const workers = options.concurrency > 1 && argv.some((a) => a === '--concurrency' || a.startsWith('--concurrency=')) ? options.concurrency : 1;
+  if (cluster.isWorker) {
+    // A --concurrency worker: the primary sends the validated config; notices were its to print.
+    applyLoggingOptions(options, []);
+    return runWorker(options);
   }
   applyLoggingOptions(options, notices);
 
@@ -66,12 +74,14 @@ async function main(argv: readonly string[]): Promise<number> {
   let exitCode: number | undefined;
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((r) => (resolveExit = r));
+  const primary = workers > 1 ? new Primary(workers, loaded.model, options, loaded.proto ?? {}) : undefined;
   const server = new Server(loaded.model, options, (code) => {
     if (exitCode === undefined) {
       exitCode = code;
       resolveExit(code);
     }
-  }, loaded.proto);
+  }, loaded.proto, primary?.parts);
+  primary?.start(server);
   // A bug in one request's handling must not take the whole sidecar (and its pod) down:
   // log it loudly, count on the request's own timeouts to clean up, and keep serving.
   let inHandler = false;
@@ -85,6 +95,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
   });
   process.on('SIGUSR1', () => {
+    if (primary) return primary.reopenLogs();
     reopenLogs();
     reopenAccessLogs();
   });

@@ -1,0 +1,47 @@
+/**
+ * The primary's side of health: after each active check, the host's flags go to every worker
+ * when they changed (or it is the host's first result: a worker's cluster warms until then).
+ * Results are batched per event-loop turn, so a burst of checks costs one message per worker.
+ * A worker that starts late gets every current result after its first snapshot.
+ */
+import type { Cluster } from '../upstream/cluster';
+import type { Host } from '../upstream/host';
+import type { HostHealthUpdate } from './messages';
+import { ACTIVE_HC_FLAGS } from './remote-health';
+
+export class HealthBroadcast {
+  /** cluster name → host key → the last result sent (with its cluster hash). */
+  private readonly sent = new Map<string, Map<string, HostHealthUpdate>>();
+  private pending: HostHealthUpdate[] = [];
+  private scheduled = false;
+
+  constructor(private readonly send: (updates: readonly HostHealthUpdate[]) => void) {}
+
+  /** ClusterOptions.onHostChecked of the primary's clusters. */
+  readonly onHostChecked = (cluster: Cluster, host: Host): void => {
+    const u: HostHealthUpdate = { cluster: cluster.name, clusterHash: cluster.model.hash, host: host.key, flags: host.healthFlags & ACTIVE_HC_FLAGS };
+    let byHost = this.sent.get(u.cluster);
+    if (!byHost) this.sent.set(u.cluster, (byHost = new Map()));
+    const prev = byHost.get(u.host);
+    if (prev && prev.clusterHash === u.clusterHash && prev.flags === u.flags) return;
+    byHost.set(u.host, u);
+    this.pending.push(u);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      const batch = this.pending;
+      this.pending = [];
+      this.send(batch);
+    });
+  };
+
+  /** Every current result of the live clusters (for a worker that just started). */
+  current(live: readonly Cluster[]): HostHealthUpdate[] {
+    const out: HostHealthUpdate[] = [];
+    for (const c of live) {
+      for (const u of this.sent.get(c.name)?.values() ?? []) if (u.clusterHash === c.model.hash) out.push(u);
+    }
+    return out;
+  }
+}
