@@ -16,8 +16,10 @@ import { startLegate, type LegateProcess } from '../../test/fakes/legate-process
 import { benchBootstrap } from './bench-config';
 
 /** The path names, in table order. */
-export const PATH_NAMES = ['direct', 'legate', 'haproxy', 'nginx'] as const;
+export const PATH_NAMES = ['direct', 'legate', 'legate-c2', 'haproxy', 'nginx'] as const;
 /**
+ * `legate` runs one process (Legate's default, `--concurrency 1`); `legate-c2` runs
+ * `--concurrency 2` (a primary and two worker processes sharing the listener).
  * `legate-base`: another Legate build (`--legate-baseline <dist/src/main.js>`) measured in
  * the same run, for before/after comparisons of a change.
  */
@@ -189,6 +191,7 @@ export async function startPath(
     case 'direct':
       return { name, target: `127.0.0.1:${backendPort}`, pid: undefined, version: 'bench echo backend', stop: async () => undefined };
     case 'legate-base':
+    case 'legate-c2':
     case 'legate': {
       const adminPort = await freePort();
       const listenerPort = await freePort();
@@ -196,7 +199,7 @@ export async function startPath(
       const legate: LegateProcess = await startLegate({
         ...(name === 'legate-base' ? { entry: baselineEntry } : {}),
         configYaml: benchBootstrap({ adminPort, listenerPort, backendPort }),
-        args: legateArgs,
+        args: name === 'legate-c2' ? [...legateArgs, '--concurrency', '2'] : legateArgs,
         nodeArgs: legateNodeArgs,
         readyTimeoutMs: 20_000,
       });
@@ -205,7 +208,7 @@ export async function startPath(
         target: `127.0.0.1:${listenerPort}`,
         pid: legate.pid,
         stdout: legate.stdout,
-        version: `${name === 'legate-base' ? `Legate baseline (${baselineEntry})` : 'Legate'}${legateArgs.length > 0 ? ` ${legateArgs.join(' ')}` : ''}`,
+        version: `${name === 'legate-base' ? `Legate baseline (${baselineEntry})` : 'Legate'}${name === 'legate-c2' ? ' --concurrency 2' : ''}${legateArgs.length > 0 ? ` ${legateArgs.join(' ')}` : ''}`,
         stop: async () => {
           await legate.stop('SIGTERM', 10_000);
         },

@@ -46,8 +46,6 @@ const log = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);
 };
 
-const NO_MULTI_WORKER = 'Legate `--concurrency 2` (not yet available: Legate has no multi-worker mode yet, `--concurrency` does not start workers)';
-
 interface Options {
   readonly quick: boolean;
   readonly paths: PathName[];
@@ -103,7 +101,7 @@ function parseOptions(argv: readonly string[]): Options {
   if (baselineEntry !== undefined && !paths.includes('legate-base')) paths.push('legate-base');
   return {
     quick,
-    paths: (['direct', 'legate-base', 'legate', 'haproxy', 'nginx'] as const).filter((p) => paths.includes(p)),
+    paths: (['direct', 'legate-base', 'legate', 'legate-c2', 'haproxy', 'nginx'] as const).filter((p) => paths.includes(p)),
     workloads: selectWorkloads(values.workloads?.split(',').map((w) => w.trim()).filter((w) => w !== '')),
     durationS: positive('duration', values.duration, quick ? 1 : 5),
     openDurationS: positive('open-duration', values['open-duration'], quick ? 1 : 5),
@@ -322,7 +320,6 @@ async function main(): Promise<number> {
   const usable = ensureBaselineProxies(baselines, log);
   for (const b of baselines) if (!usable.has(b)) skipped.push(`${b} (not installed; needs root to apt-get install it)`);
   const paths = options.paths.filter((p) => (p === 'haproxy' || p === 'nginx' ? usable.has(p) : true));
-  if (options.paths.includes('legate')) skipped.push(NO_MULTI_WORKER);
 
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/\.\d+Z$/, 'Z');

@@ -37,6 +37,11 @@ export type ToWorker =
 
 /** Worker → primary. */
 export type FromWorker =
+  /**
+   * The worker listens for messages now. Nothing is sent before: messages that arrive before
+   * the worker's code runs are dropped (e.g. while a NODE_OPTIONS `--import` hook loads).
+   */
+  | { readonly t: 'hello' }
   /** A snapshot is serving (`boundAddresses`: listener name → the address it bound; `errors`: listeners that could not bind). */
   | { readonly t: 'applied'; readonly seq: number; readonly boundAddresses: Readonly<Record<string, string>>; readonly errors: readonly string[] }
   | { readonly t: 'stats'; readonly id: number; readonly stats: WorkerStats }

@@ -35,6 +35,8 @@ interface Slot {
   boundAddresses: Readonly<Record<string, string>>;
   /** Whether this worker process got a snapshot yet (the first is followed by the current health). */
   snapshotSent: boolean;
+  /** The worker said hello: it receives messages from now on. */
+  listening: boolean;
 }
 
 export interface WorkerPoolHooks {
@@ -50,6 +52,8 @@ export interface WorkerPoolHooks {
 export class WorkerPool implements ListenerSet {
   private readonly slots: Slot[] = [];
   private specs: readonly ListenerSpec[] = [];
+  /** What all() returned last, by listener name. */
+  private listed = new Map<string, { model: ListenerModel; boundAddress: string }>();
   private latest: AppliedSnapshot | undefined;
   private seq = 0;
   private shuttingDown = false;
@@ -66,7 +70,7 @@ export class WorkerPool implements ListenerSet {
     private readonly clusters: PublishedClusterManager,
     private readonly hooks: WorkerPoolHooks,
   ) {
-    for (let i = 0; i < size; i++) this.slots.push({ index: i, worker: undefined, encoder: new SnapshotEncoder(), startedAt: 0, appliedSeq: 0, boundAddresses: {}, snapshotSent: false });
+    for (let i = 0; i < size; i++) this.slots.push({ index: i, worker: undefined, encoder: new SnapshotEncoder(), startedAt: 0, appliedSeq: 0, boundAddresses: {}, snapshotSent: false, listening: false });
   }
 
   /** Forks every worker (they wait for their first snapshot). */
@@ -92,7 +96,7 @@ export class WorkerPool implements ListenerSet {
     const latest = this.clusters.latest;
     this.latest = { clusters: latest.models, warmHealthChecked: latest.warmHealthChecked, listeners: specs };
     const seq = ++this.seq;
-    for (const s of this.slots) if (s.worker) this.sendSnapshot(s, seq);
+    for (const s of this.slots) if (s.listening) this.sendSnapshot(s, seq);
     // The listeners that could not bind, as the first worker to apply this snapshot found them
     // (the workers bind the same sockets): at startup they fail the server, as in one process.
     const errors = await new Promise<readonly string[]>((resolve) => {
@@ -115,7 +119,16 @@ export class WorkerPool implements ListenerSet {
 
   all(): ReadonlyArray<{ readonly model: ListenerModel; readonly boundAddress: string }> {
     const bound = this.slots.find((s) => s.appliedSeq > 0)?.boundAddresses ?? {};
-    return this.specs.map((s) => ({ model: s.model, boundAddress: bound[s.model.name] ?? (s.model.address.kind === 'tcp' ? '' : formatAddress(s.model.address)) }));
+    // One object per listener while its model is unchanged (the listener_modified stat compares them).
+    const next = new Map<string, { model: ListenerModel; boundAddress: string }>();
+    for (const s of this.specs) {
+      const prev = this.listed.get(s.model.name);
+      const entry = prev?.model === s.model ? prev : { model: s.model, boundAddress: '' };
+      entry.boundAddress = bound[s.model.name] ?? (s.model.address.kind === 'tcp' ? '' : formatAddress(s.model.address));
+      next.set(s.model.name, entry);
+    }
+    this.listed = next;
+    return [...next.values()];
   }
 
   /** While shutting down: the workers still running (each exits once its own streams are done). */
@@ -154,7 +167,7 @@ export class WorkerPool implements ListenerSet {
 
   /** Every live worker's stats; a worker that does not answer within `timeoutMs` is left out. */
   gatherStats(timeoutMs = 1000): Promise<WorkerStats[]> {
-    const live = this.slots.filter((s) => s.worker?.isConnected());
+    const live = this.slots.filter((s) => s.listening && s.worker?.isConnected());
     if (live.length === 0) return Promise.resolve([]);
     const id = this.nextRequestId++;
     return new Promise((resolve) => {
@@ -181,11 +194,10 @@ export class WorkerPool implements ListenerSet {
     s.startedAt = Date.now();
     s.appliedSeq = 0;
     s.snapshotSent = false;
+    s.listening = false;
     worker.on('message', (m: FromWorker) => this.onMessage(s, worker, m));
     worker.on('error', (err) => log.warn(`worker ${s.index}: ${err.message}`));
     worker.on('exit', (code, signal) => this.onExit(s, worker, code, signal));
-    this.send(s, { t: 'init', bootstrap: this.bootstrap, statsConfig: this.hooks.statsConfig, healthCheckFailed: this.hooks.healthCheckFailed() });
-    if (this.latest) this.sendSnapshot(s, this.seq);
     log.info(`worker ${s.index} started (pid ${worker.process.pid})`);
   }
 
@@ -202,7 +214,7 @@ export class WorkerPool implements ListenerSet {
 
   private send(s: Slot, m: ToWorker): void {
     const w = s.worker;
-    if (!w || !w.isConnected()) return;
+    if (!w || !s.listening || !w.isConnected()) return;
     try {
       w.send(m);
     } catch (err) {
@@ -213,6 +225,11 @@ export class WorkerPool implements ListenerSet {
   private onMessage(s: Slot, worker: Worker, m: FromWorker): void {
     if (s.worker !== worker) return;
     switch (m.t) {
+      case 'hello':
+        s.listening = true;
+        this.send(s, { t: 'init', bootstrap: this.bootstrap, statsConfig: this.hooks.statsConfig, healthCheckFailed: this.hooks.healthCheckFailed() });
+        if (this.latest) this.sendSnapshot(s, this.seq);
+        break;
       case 'applied':
         s.appliedSeq = m.seq;
         s.boundAddresses = m.boundAddresses;

@@ -49,6 +49,7 @@ class WorkerProcess {
     process.on('message', (m: ToWorker) => this.onMessage(m));
     // The primary went away: nobody manages this worker any more.
     process.on('disconnect', () => this.shutdown(true));
+    this.send({ t: 'hello' });
   }
 
   private onMessage(m: ToWorker): void {
