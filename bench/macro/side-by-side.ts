@@ -418,8 +418,8 @@ async function main(): Promise<number> {
         `${options.quick ? '**Quick mode (smoke test; numbers not meaningful).** ' : ''}` +
         `Each workload × path: fresh proxy, ${options.warmup} warm-up calls (h2load), h2load closed loop \`-D ${options.durationS}s\`${options.quick ? '' : ' (+1 s warm-up)'} \`-t 1\`, ` +
         `node generator closed loop ${options.durationS} s, node generator open loop ${options.openDurationS} s at ${rates} calls/s (latencies from call issue to stream close, OK calls, nearest rank). ` +
-        'CPU = user+system of the proxy process tree from /proc (nginx master+worker; HAProxy and Legate one process) ÷ calls the backend served in that phase. ' +
-        'One worker per proxy; HAProxy `proto h2` both sides, `http-reuse always`; nginx `grpc_pass` with upstream keepalive, `keepalive_requests 1000000`, `http2` listener. ' +
+        'CPU = user+system of the proxy process tree from /proc (nginx master+worker; HAProxy and Legate one process; legate-c2 a primary and two worker processes) ÷ calls the backend served in that phase. ' +
+        'One worker per proxy except legate-c2 (`--concurrency 2`); HAProxy `proto h2` both sides, `http-reuse always`; nginx `grpc_pass` with upstream keepalive, `keepalive_requests 1000000`, `http2` listener. ' +
         (options.legateNodeArgs.length > 0 ? `Path legate runs with node flags \`${options.legateNodeArgs.join(' ')}\`. ` : '') +
         (options.baselineEntry !== undefined ? `Path legate-base is the Legate build at \`${options.baselineEntry}\`. ` : '') +
         (options.rounds > 1 ? `${options.rounds} rounds, paths interleaved within each round; cells are medians over rounds, errors summed. ` : '') +
