@@ -44,6 +44,18 @@ async function main(argv: readonly string[]): Promise<number> {
   // Worker processes only when --concurrency is given: without it Envoy would use every hardware
   // thread, but Legate stays one process (see docs/compat.md, "--concurrency").
   const workers = options.concurrency > 1 && argv.some((a) => a === '--concurrency' || a.startsWith('--concurrency=')) ? options.concurrency : 1;
+  // A bug in one request's handling must not take the whole sidecar (and its pod) down:
+  // log it loudly, count on the request's own timeouts to clean up, and keep serving.
+  let inHandler = false;
+  process.on('uncaughtException', (err: NodeJS.ErrnoException) => {
+    if (inHandler || err.code === 'EPIPE') return;
+    inHandler = true;
+    try {
+      log.critical(`uncaught exception (request aborted, proxy continues): ${err.stack ?? err.message}`);
+    } finally {
+      inHandler = false;
+    }
+  });
   if (cluster.isWorker) {
     // A --concurrency worker: the primary sends the validated config; notices were its to print.
     applyLoggingOptions(options, []);
@@ -82,18 +94,6 @@ async function main(argv: readonly string[]): Promise<number> {
     }
   }, loaded.proto, primary?.parts);
   primary?.start(server);
-  // A bug in one request's handling must not take the whole sidecar (and its pod) down:
-  // log it loudly, count on the request's own timeouts to clean up, and keep serving.
-  let inHandler = false;
-  process.on('uncaughtException', (err: NodeJS.ErrnoException) => {
-    if (inHandler || err.code === 'EPIPE') return;
-    inHandler = true;
-    try {
-      log.critical(`uncaught exception (request aborted, proxy continues): ${err.stack ?? err.message}`);
-    } finally {
-      inHandler = false;
-    }
-  });
   process.on('SIGUSR1', () => {
     if (primary) return primary.reopenLogs();
     reopenLogs();
