@@ -3,6 +3,7 @@
  * listener (issue #8, "Multi-core"). Real peers on loopback: grpc-js backends and clients, the
  * fake ADS control plane, the real binary.
  */
+import http from 'node:http';
 import t from 'tap';
 import { startControlPlane } from '../fakes/control-plane';
 import { startGrpcBackend, type GrpcBackend } from '../fakes/grpc-backend';
@@ -74,11 +75,29 @@ t.test('static config: both workers serve one listener; merged stats; a killed w
   t.teardown(() => backend.stop(100));
   const adminPort = await freePort();
   const listenerPort = await freePort();
+  const healthFilter = {
+    name: 'envoy.filters.http.health_check',
+    typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.health_check.v3.HealthCheck', pass_through_mode: false, headers: [{ name: ':path', string_match: { exact: '/healthz' } }] },
+  };
+  const router = { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } };
   const proxy = await startLegate({
-    configYaml: bootstrapText({ adminPort, listenerPort, clusters: [{ name: 'svc', endpoints: [backend.address] }] }),
+    configYaml: bootstrapText({ adminPort, listenerPort, clusters: [{ name: 'svc', endpoints: [backend.address] }], hcmExtra: { http_filters: [healthFilter, router] } }),
     args: ['--concurrency', '2'],
   });
   t.teardown(() => proxy.stop());
+
+  /** GET /healthz on `n` new connections; the statuses, and the connections each worker accepted. */
+  const healthz = async (n: number): Promise<{ statuses: number[]; served: [number, number] }> => {
+    const before = perWorker(await stats(proxy), listenerPort);
+    const statuses = await Promise.all(Array.from({ length: n }, () => new Promise<number>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: listenerPort, path: '/healthz', agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', reject);
+    })));
+    const after = perWorker(await stats(proxy), listenerPort);
+    return { statuses, served: [after[0] - before[0], after[1] - before[1]] };
+  };
 
   t.test('/ready, server.concurrency', async (t) => {
     const ready = await proxy.admin('/ready');
@@ -132,6 +151,33 @@ t.test('static config: both workers serve one listener; merged stats; a killed w
     const r = await callUntilBothWorkersServe(proxy, listenerPort);
     t.ok(r.served[0] > 0 && r.served[1] > 0, `both workers serve after the restart: ${JSON.stringify(r.served)}`);
     t.same(Object.keys(r.backends), ['b1']);
+  });
+
+  t.test('/healthcheck/fail and /healthcheck/ok reach every worker', async (t) => {
+    t.equal((await proxy.admin('/healthcheck/fail', 'POST')).status, 200);
+    t.equal((await proxy.admin('/ready')).body, 'DRAINING\n');
+    let failing = await healthz(8);
+    for (let i = 0; i < 10 && !(failing.served[0] > 0 && failing.served[1] > 0); i++) {
+      const more = await healthz(8);
+      failing = { statuses: [...failing.statuses, ...more.statuses], served: [failing.served[0] + more.served[0], failing.served[1] + more.served[1]] };
+    }
+    t.ok(failing.served[0] > 0 && failing.served[1] > 0, `both workers answered: ${JSON.stringify(failing.served)}`);
+    t.same([...new Set(failing.statuses)], [503], 'every worker fails health checks');
+    t.equal((await proxy.admin('/healthcheck/ok', 'POST')).status, 200);
+    const passing = await healthz(16);
+    t.same([...new Set(passing.statuses)], [200], 'and passes them again');
+    t.equal((await proxy.admin('/ready')).body, 'LIVE\n');
+  });
+
+  t.test('/drain_listeners: no worker accepts any more', async (t) => {
+    t.equal((await proxy.admin('/drain_listeners', 'POST')).status, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 0; i < 6; i++) {
+      const c = createEchoClient(`127.0.0.1:${listenerPort}`);
+      const r = await c.unarySettled({}, { deadlineMs: 1000 });
+      c.close();
+      t.not(r.ok, true, `new connection ${i + 1} is not served`);
+    }
   });
 
   t.test('SIGTERM drains both workers and exits 0', async (t) => {
