@@ -18,6 +18,7 @@ import type { ServerParts, Server } from '../server/server';
 import { clustersText } from '../server/clusters-text';
 import { serverHealth } from '../server/server-health';
 import type { BootstrapModel } from '../snapshot/model';
+import type { StatsSnapshot } from '../stats/store';
 import type { ProtoObj } from '../xds/resources/decode-context';
 import { mergeClustersJson, mergeClustersText } from './clusters-merge';
 import { HealthBroadcast } from './health-broadcast';
@@ -58,7 +59,7 @@ export class Primary {
       healthCheckFailed: () => serverHealth.healthCheckFailed,
       statsConfig: { bootstrapProto, cliTags: options.statsTags },
     });
-    const merged = async (local: () => import('../stats/store').StatsSnapshot) => {
+    const merged = async (local: () => StatsSnapshot): Promise<StatsSnapshot> => {
       const workersStats = await this.pool.gatherStats();
       return mergeStats(local(), workersStats);
     };
