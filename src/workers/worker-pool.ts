@@ -52,6 +52,7 @@ export interface WorkerPoolHooks {
 export class WorkerPool implements ListenerSet {
   private readonly slots: Slot[] = [];
   private specs: readonly ListenerSpec[] = [];
+  private specsByName = new Map<string, ListenerSpec>();
   /** What all() returned last, by listener name. */
   private listed = new Map<string, { model: ListenerModel; boundAddress: string }>();
   private latest: AppliedSnapshot | undefined;
@@ -84,15 +85,11 @@ export class WorkerPool implements ListenerSet {
     return this.initiallyApplied;
   }
 
-  /** Process ids of the live workers, by slot (tests, logs). */
-  get pids(): Array<number | undefined> {
-    return this.slots.map((s) => s.worker?.process.pid);
-  }
-
   // === ListenerSet ===
 
   async apply(specs: readonly ListenerSpec[]): Promise<string[]> {
     this.specs = specs;
+    this.specsByName = new Map(specs.map((s) => [s.model.name, s]));
     const latest = this.clusters.latest;
     this.latest = { clusters: latest.models, warmHealthChecked: latest.warmHealthChecked, listeners: specs };
     const seq = ++this.seq;
@@ -114,7 +111,7 @@ export class WorkerPool implements ListenerSet {
   }
 
   specOf(name: string): ListenerSpec | undefined {
-    return this.specs.find((s) => s.model.name === name);
+    return this.specsByName.get(name);
   }
 
   all(): ReadonlyArray<{ readonly model: ListenerModel; readonly boundAddress: string }> {
