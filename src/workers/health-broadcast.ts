@@ -36,6 +36,19 @@ export class HealthBroadcast {
     });
   };
 
+  /**
+   * Forgets the results of clusters not in the snapshot being published (workers drop theirs when
+   * they apply it), so a cluster removed and added again has its first results sent again.
+   */
+  retain(live: ReadonlyArray<{ readonly name: string; readonly hash: string }>): void {
+    const hashes = new Map(live.map((c) => [c.name, c.hash]));
+    for (const [name, byHost] of this.sent) {
+      const hash = hashes.get(name);
+      if (hash === undefined) this.sent.delete(name);
+      else for (const [host, u] of byHost) if (u.clusterHash !== hash) byHost.delete(host);
+    }
+  }
+
   /** Every current result of the live clusters (for a worker that just started). */
   current(live: readonly Cluster[]): HostHealthUpdate[] {
     const out: HostHealthUpdate[] = [];

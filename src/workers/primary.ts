@@ -58,6 +58,7 @@ export class Primary {
       },
       healthCheckFailed: () => serverHealth.healthCheckFailed,
       statsConfig: { bootstrapProto, cliTags: options.statsTags },
+      onPublish: (snapshot) => health.retain(snapshot.clusters),
     });
     const merged = async (local: () => StatsSnapshot): Promise<StatsSnapshot> => {
       const workersStats = await this.pool.gatherStats();

@@ -47,6 +47,8 @@ export interface WorkerPoolHooks {
   /** Server-wide state a new worker starts with. */
   readonly healthCheckFailed: () => boolean;
   readonly statsConfig: Extract<ToWorker, { t: 'init' }>['statsConfig'];
+  /** A snapshot is about to be sent to the workers. */
+  readonly onPublish: (snapshot: AppliedSnapshot) => void;
 }
 
 export class WorkerPool implements ListenerSet {
@@ -93,6 +95,7 @@ export class WorkerPool implements ListenerSet {
     const latest = this.clusters.latest;
     this.latest = { clusters: latest.models, warmHealthChecked: latest.warmHealthChecked, listeners: specs };
     const seq = ++this.seq;
+    this.hooks.onPublish(this.latest);
     for (const s of this.slots) if (s.listening) this.sendSnapshot(s, seq);
     // The listeners that could not bind, as the first worker to apply this snapshot found them
     // (the workers bind the same sockets): at startup they fail the server, as in one process.
