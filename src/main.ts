@@ -2,6 +2,7 @@
  * Entry point: parse Envoy's command line, load the bootstrap, start the server,
  * wire signals. Nothing else lives here.
  */
+import cluster from 'node:cluster';
 import { applyLoggingOptions } from './cli/apply-logging';
 import { parseCommandLine } from './cli/options';
 import { flushLogs, logger, reopenLogs } from './common/logger';
@@ -11,7 +12,6 @@ import { runIptablesCommand } from './iptables/command';
 import { runWaitCommand } from './cli/wait-command';
 import { reopenAccessLogs } from './access-log/access-logger';
 import { installFastAsyncResourceBind } from './common/async-resource-bind';
-import cluster from 'node:cluster';
 import { Primary } from './workers/primary';
 import { runWorker } from './workers/worker';
 
