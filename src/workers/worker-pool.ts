@@ -24,6 +24,8 @@ const CRASH_LOOP_MS = 2000;
 const RESTART_BACKOFF_MS = 1000;
 /** How long an apply waits for a worker to report its bind errors (workers start in parallel with the primary). */
 const APPLY_WAIT_MS = 10_000;
+/** How long admin reads (/stats, /clusters) wait for a worker's numbers before leaving them out. */
+const STATS_TIMEOUT_MS = 2000;
 
 interface Slot {
   readonly index: number;
@@ -55,6 +57,8 @@ export class WorkerPool implements ListenerSet {
   private readonly slots: Slot[] = [];
   private specs: readonly ListenerSpec[] = [];
   private specsByName = new Map<string, ListenerSpec>();
+  /** Listeners drained by /drain_listeners (a worker started later drains them too). */
+  private readonly drained = new Set<string>();
   /** What all() returned last, by listener name. */
   private listed = new Map<string, { model: ListenerModel; boundAddress: string }>();
   private latest: AppliedSnapshot | undefined;
@@ -147,7 +151,9 @@ export class WorkerPool implements ListenerSet {
   }
 
   drainWhere(which: (model: ListenerModel) => boolean): void {
-    this.broadcast({ t: 'drain', listeners: this.specs.filter((s) => which(s.model)).map((s) => s.model.name) });
+    const names = this.specs.filter((s) => which(s.model)).map((s) => s.model.name);
+    for (const n of names) this.drained.add(n);
+    this.broadcast({ t: 'drain', listeners: names });
   }
 
   closeAll(): void {
@@ -166,7 +172,7 @@ export class WorkerPool implements ListenerSet {
   }
 
   /** Every live worker's stats; a worker that does not answer within `timeoutMs` is left out. */
-  gatherStats(timeoutMs = 1000): Promise<WorkerStats[]> {
+  gatherStats(timeoutMs = STATS_TIMEOUT_MS): Promise<WorkerStats[]> {
     const live = this.slots.filter((s) => s.listening && s.worker?.isConnected());
     if (live.length === 0) return Promise.resolve([]);
     const id = this.nextRequestId++;
@@ -227,8 +233,14 @@ export class WorkerPool implements ListenerSet {
     switch (m.t) {
       case 'hello':
         s.listening = true;
+        if (this.shuttingDown) {
+          this.send(s, { t: 'shutdown' });
+          break;
+        }
         this.send(s, { t: 'init', bootstrap: this.bootstrap, statsConfig: this.hooks.statsConfig, healthCheckFailed: this.hooks.healthCheckFailed() });
         if (this.latest) this.sendSnapshot(s, this.seq);
+        // Listeners drained by /drain_listeners stay drained in a worker started later.
+        if (this.drained.size) this.send(s, { t: 'drain', listeners: [...this.drained] });
         break;
       case 'applied':
         s.appliedSeq = m.seq;

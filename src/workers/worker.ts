@@ -37,7 +37,9 @@ class WorkerProcess {
   /** Snapshots apply one after another, in arrival order. */
   private applying: Promise<void> = Promise.resolve();
   private initialized = false;
+  /** No snapshot is applied any more (a shutdown is queued or running). */
   private exiting = false;
+  private shuttingDown = false;
 
   constructor(private readonly options: CommandLineOptions, private readonly exit: (code: number) => void) {}
 
@@ -83,12 +85,14 @@ class WorkerProcess {
         statsStore().resetCounters();
         break;
       case 'drain': {
+        // After the snapshot before it: a listener it binds is drained too.
         const names = new Set(m.listeners);
-        this.listeners?.drainWhere((l) => names.has(l.name));
+        this.applying = this.applying.then(() => this.listeners?.drainWhere((l) => names.has(l.name)));
         break;
       }
       case 'shutdown':
-        this.shutdown(false);
+        this.exiting = true;
+        this.applying = this.applying.then(() => this.shutdown(false));
         break;
       case 'healthcheck':
         serverHealth.healthCheckFailed = m.failed;
@@ -127,7 +131,8 @@ class WorkerProcess {
 
   /** Drain (stop accepting, GOAWAY), wait for streams and connections up to the drain time, exit 0. */
   private shutdown(now: boolean): void {
-    if (this.exiting && !now) return;
+    if (this.shuttingDown && !now) return;
+    this.shuttingDown = true;
     this.exiting = true;
     const listeners = this.listeners;
     listeners?.drainAll();

@@ -146,8 +146,7 @@ t.test('static config: both workers serve one listener; merged stats; a killed w
     const pid0b = await workerPid(proxy, 0, 1);
     t.not(pid0b, pid0, 'a new worker 0 process');
     // Serving again: both workers accept new connections (the new one has only the primary's snapshot).
-    const start = Date.now();
-    while ((await proxy.admin('/ready')).status !== 200 && Date.now() - start < 10_000) await new Promise((r) => setTimeout(r, 50));
+    await proxy.waitForLine(new RegExp(`\\[${pid0b}\\].*listener test_listener bound`), 20_000);
     const r = await callUntilBothWorkersServe(proxy, listenerPort);
     t.ok(r.served[0] > 0 && r.served[1] > 0, `both workers serve after the restart: ${JSON.stringify(r.served)}`);
     t.same(Object.keys(r.backends), ['b1']);
@@ -177,6 +176,18 @@ t.test('static config: both workers serve one listener; merged stats; a killed w
       const r = await c.unarySettled({}, { deadlineMs: 1000 });
       c.close();
       t.not(r.ok, true, `new connection ${i + 1} is not served`);
+    }
+    // A worker started after the drain (restarted) drains the listener too.
+    const pid = await workerPid(proxy, 0, 1);
+    process.kill(pid, 'SIGKILL');
+    const restarted = await workerPid(proxy, 0, 2);
+    await proxy.waitForLine(new RegExp(`\\[${restarted}\\].*listener test_listener bound`), 20_000);
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 0; i < 4; i++) {
+      const c = createEchoClient(`127.0.0.1:${listenerPort}`);
+      const r = await c.unarySettled({}, { deadlineMs: 1000 });
+      c.close();
+      t.not(r.ok, true, `after a worker restart, new connection ${i + 1} is not served either`);
     }
   });
 
@@ -228,6 +239,23 @@ t.test('health checks run once, in the primary; every worker avoids the failing 
   await new Promise((res) => setTimeout(res, 200));
   const after = await callUntilBothWorkersServe(proxy, listenerPort);
   t.ok((after.backends['b'] ?? 0) > 0, `b serves again: ${JSON.stringify(after.backends)}`);
+
+  // Now a fails. A worker started after that learns the current health with its first snapshot
+  // (without it every host would look unchecked, i.e. failed, and panic routing would use a too).
+  a.setHealth('', 'NOT_SERVING');
+  const failStart = Date.now();
+  while (!(await proxy.admin('/clusters')).body.includes(`svc::${a.address}::health_flags::/failed_active_hc`) && Date.now() - failStart < 5000) {
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  const pid1 = await workerPid(proxy, 1);
+  process.kill(pid1, 'SIGKILL');
+  const pid1b = await workerPid(proxy, 1, 1);
+  await proxy.waitForLine(new RegExp(`\\[${pid1b}\\].*listener test_listener bound`), 20_000);
+  let late = await callUntilBothWorkersServe(proxy, listenerPort);
+  const lateStart = Date.now();
+  while (!(late.served[0] > 0 && late.served[1] > 0) && Date.now() - lateStart < 10_000) late = await callUntilBothWorkersServe(proxy, listenerPort);
+  t.ok(late.served[1] > 0, `the restarted worker served: ${JSON.stringify(late.served)}`);
+  t.same(late.backends, { b: late.calls }, 'and, like the other, only the healthy host');
 });
 
 t.test('xDS: one ADS stream in the primary; updates reach both workers; a NACKed config reaches none', async (t) => {
@@ -276,7 +304,8 @@ t.test('xDS: one ADS stream in the primary; updates reach both workers; a NACKed
   // A worker killed now comes back with the current (updated) config.
   const pid1 = await workerPid(proxy, 1);
   process.kill(pid1, 'SIGKILL');
-  await workerPid(proxy, 1, 1);
+  const pid1b = await workerPid(proxy, 1, 1);
+  await proxy.waitForLine(new RegExp(`\\[${pid1b}\\].*listener outbound bound`), 20_000);
   const start = Date.now();
   let again = await callUntilBothWorkersServe(proxy, listenerPort);
   while (!(again.served[0] > 0 && again.served[1] > 0) && Date.now() - start < 10_000) again = await callUntilBothWorkersServe(proxy, listenerPort);
