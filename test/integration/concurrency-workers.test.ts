@@ -33,15 +33,16 @@ function perWorker(s: Map<string, number>, listenerPort: number): [number, numbe
 }
 
 /**
- * Calls on new connections (each client is one connection) until both workers accepted some
- * since the start, or `maxRounds` rounds of 4 connections. Returns the backends that answered.
+ * Calls on new connections (each client is one connection) in rounds of 4 until both workers
+ * accepted some since the start (the kernel picks the worker), or for at most `maxMs`. Returns
+ * the backends that answered.
  */
-async function callUntilBothWorkersServe(proxy: LegateProcess, listenerPort: number, maxRounds = 50): Promise<{ backends: Record<string, number>; calls: number; served: [number, number] }> {
+async function callUntilBothWorkersServe(proxy: LegateProcess, listenerPort: number, maxMs = 15_000): Promise<{ backends: Record<string, number>; calls: number; served: [number, number] }> {
   const before = perWorker(await stats(proxy), listenerPort);
   const backends: Record<string, number> = {};
   let calls = 0;
   let served: [number, number] = [0, 0];
-  for (let round = 0; round < maxRounds; round++) {
+  for (const start = Date.now(); Date.now() - start < maxMs;) {
     await Promise.all(Array.from({ length: 4 }, async () => {
       const c = createEchoClient(`127.0.0.1:${listenerPort}`);
       try {
