@@ -72,11 +72,11 @@ class WorkerProcess {
         break;
       }
       case 'snapshot':
-        this.applying = this.applying.then(() => this.apply(m.seq, m.snapshot)).catch((err: Error) => log.error(`worker ${this.index}: applying snapshot ${m.seq} failed: ${err.stack ?? err.message}`));
+        this.queue(`applying snapshot ${m.seq}`, () => this.apply(m.seq, m.snapshot));
         break;
       case 'health':
         // After the snapshot before it (a result may be for a cluster that snapshot builds).
-        this.applying = this.applying.then(() => this.health.apply(m.updates));
+        this.queue('applying health results', () => this.health.apply(m.updates));
         break;
       case 'stats':
         this.send({ t: 'stats', id: m.id, stats: this.stats() });
@@ -87,12 +87,12 @@ class WorkerProcess {
       case 'drain': {
         // After the snapshot before it: a listener it binds is drained too.
         const names = new Set(m.listeners);
-        this.applying = this.applying.then(() => this.listeners?.drainWhere((l) => names.has(l.name)));
+        this.queue('draining listeners', () => this.listeners?.drainWhere((l) => names.has(l.name)));
         break;
       }
       case 'shutdown':
         this.exiting = true;
-        this.applying = this.applying.then(() => this.shutdown(false));
+        this.queue('shutting down', () => this.shutdown(false));
         break;
       case 'healthcheck':
         serverHealth.healthCheckFailed = m.failed;
@@ -101,6 +101,11 @@ class WorkerProcess {
         this.reopenLogs();
         break;
     }
+  }
+
+  /** Runs `step` after every step queued before it; a failure is logged and the next step still runs. */
+  private queue(what: string, step: () => unknown): void {
+    this.applying = this.applying.then(step).then(() => undefined, (err: Error) => log.error(`worker ${this.index}: ${what} failed: ${err.stack ?? err.message}`));
   }
 
   private async apply(seq: number, encoded: EncodedSnapshot): Promise<void> {
