@@ -67,4 +67,6 @@ export interface WorkerStats {
   /** Per-host counters for /clusters: [cluster, host key, stats]. */
   readonly hosts: ReadonlyArray<readonly [string, string, Readonly<Record<string, number>>]>;
   readonly activeConnections: number;
+  /** process.memoryUsage() of the worker (`server.memory_*` cover the whole process tree, as Envoy's cover its process). */
+  readonly memory: { readonly heapUsed: number; readonly heapTotal: number; readonly rss: number };
 }

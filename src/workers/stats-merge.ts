@@ -11,6 +11,8 @@
  * - circuit breaker gauges are per worker (each worker has its own limits): `remaining_*` shows
  *   the lowest, the open flags the highest;
  * - histograms merge bin by bin (exact: the bins are the same in every process);
+ * - `server.memory_allocated|heap_size|physical_size` add the workers' memory to the primary's
+ *   (Envoy's are its whole process, workers included);
  * - Envoy's per-worker listener stats, `listener.<address>.worker_<N>.downstream_cx_{total,active}`,
  *   come from each worker's own listener counters.
  */
@@ -62,6 +64,13 @@ export function mergeStats(local: StatsSnapshot, workers: readonly WorkerStats[]
       const m = PER_WORKER_LISTENER.exec(name);
       if (m && !m[1]!.includes('.worker_')) add('gauge', `${m[1]}.worker_${w.index}.${m[2]}`, value, used);
     }
+  }
+  const memory: ReadonlyArray<readonly [string, (m: WorkerStats['memory']) => number]> = [
+    ['server.memory_allocated', (m) => m.heapUsed], ['server.memory_heap_size', (m) => m.heapTotal], ['server.memory_physical_size', (m) => m.rss],
+  ];
+  for (const [name, of] of memory) {
+    const v = values.get(name);
+    if (v) for (const w of workers) v.value += of(w.memory);
   }
   const counters: StatValue[] = [];
   const gauges: StatValue[] = [];

@@ -131,6 +131,7 @@ class WorkerProcess {
       histograms: snap.histograms.map((h) => [h.name, h.histogram.exportBins()] as const),
       hosts,
       activeConnections: this.listeners?.activeConnections ?? 0,
+      memory: process.memoryUsage(),
     };
   }
 

@@ -21,13 +21,14 @@ function worker(index: number, counters: Array<[string, number]>, gauges: Array<
     histograms: [['http.in.downstream_rq_time', h.exportBins()]],
     hosts: [],
     activeConnections: 0,
+    memory: { heapUsed: 10, heapTotal: 20, rss: 30 },
   };
 }
 
 t.test('counters and gauges add up; primary-owned stats come from the primary once', async (t) => {
   const local: StatsSnapshot = {
     counters: [c('cluster.svc.upstream_rq_total', 0), c('cluster.svc.health_check.attempt', 12), c('cluster.svc.membership_change', 1), c('control_plane.rate_limit_enforced', 0)],
-    gauges: [g('server.concurrency', 2), g('cluster.svc.membership_healthy', 3), g('cluster.svc.circuit_breakers.default.remaining_rq', 1024), g('cluster.svc.upstream_rq_active', 0)],
+    gauges: [g('server.memory_physical_size', 100), g('server.concurrency', 2), g('cluster.svc.membership_healthy', 3), g('cluster.svc.circuit_breakers.default.remaining_rq', 1024), g('cluster.svc.upstream_rq_active', 0)],
     histograms: [],
   };
   const w0 = worker(0, [['cluster.svc.upstream_rq_total', 7], ['cluster.svc.health_check.attempt', 0], ['listener.0.0.0.0_80.downstream_cx_total', 3], ['cluster.svc.membership_change', 1]],
@@ -42,6 +43,7 @@ t.test('counters and gauges add up; primary-owned stats come from the primary on
   t.equal(value('cluster.svc.membership_healthy'), 3, 'replicated cluster state once, not per process');
   t.equal(value('cluster.svc.membership_change'), 1);
   t.equal(value('server.concurrency'), 2, 'server.* from the primary');
+  t.equal(value('server.memory_physical_size'), 160, 'memory: the primary and its workers');
   t.equal(value('cluster.svc.circuit_breakers.default.remaining_rq'), 1000, 'remaining_* shows the lowest worker');
   t.equal(value('listener.0.0.0.0_80.downstream_cx_total'), 5);
   t.equal(value('listener.0.0.0.0_80.worker_0.downstream_cx_total'), 3, "Envoy's per-worker listener stats");
