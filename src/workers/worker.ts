@@ -44,6 +44,8 @@ class WorkerProcess {
   constructor(private readonly options: CommandLineOptions, private readonly exit: (code: number) => void) {}
 
   start(): void {
+    // `ps` tells the workers from the primary.
+    process.title = `legate worker ${this.index}`;
     // The primary coordinates shutdown (a terminal's Ctrl-C reaches the whole process group).
     process.on('SIGTERM', () => undefined);
     process.on('SIGINT', () => undefined);
