@@ -313,4 +313,12 @@ t.test('xDS: one ADS stream in the primary; updates reach both workers; a NACKed
   t.ok(again.served[1] > 0, `the restarted worker serves: ${JSON.stringify(again.served)}`);
   t.same(again.backends, { b: again.calls }, 'with the current routes (to svc-b)');
   t.equal(cp.totalStreams, 1, 'still one ADS stream');
+
+  // POST /quitquitquit drains every worker; the primary exits 0 once they all have.
+  t.equal((await proxy.admin('/quitquitquit', 'POST')).status, 200);
+  t.same(await proxy.exited, { code: 0, signal: null }, 'exit code 0');
+  const lines = [...proxy.stdout, ...proxy.stderr].join('\n');
+  t.match(lines, /POST \/quitquitquit: draining listeners/);
+  t.match(lines, /worker 0 exited/);
+  t.match(lines, /worker 1 exited/);
 });
