@@ -62,13 +62,19 @@ export class Primary {
     });
     const merged = async (local: () => StatsSnapshot): Promise<StatsSnapshot> => {
       const workersStats = await this.pool.gatherStats();
-      return mergeStats(local(), workersStats);
+      return mergeStats(local(), [...workersStats, ...this.pool.retired.asWorkerStats()]);
     };
     this.parts = {
       clusters,
       listeners: this.pool,
       registerAdmin: (admin) => this.registerAdmin(admin, clusters),
-      stats: { merged, onResetCounters: () => this.pool.broadcast({ t: 'reset_counters' }) },
+      stats: {
+        merged,
+        onResetCounters: () => {
+          this.pool.retired.reset();
+          this.pool.broadcast({ t: 'reset_counters' });
+        },
+      },
     };
     log.info(`--concurrency ${workers}: ${workers} worker processes share the listeners (scheduling: ${cluster.schedulingPolicy === cluster.SCHED_RR ? 'round-robin through the primary' : 'each worker accepts'})`);
   }

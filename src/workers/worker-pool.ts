@@ -15,7 +15,9 @@ import { formatAddress } from '../snapshot/model';
 import type { FromWorker, HostHealthUpdate, ToWorker, WorkerStats } from './messages';
 import { WORKER_INDEX_ENV } from './messages';
 import type { PublishedClusterManager } from './published-clusters';
+import { RetiredStats } from './retired-stats';
 import { SnapshotEncoder, type AppliedSnapshot } from './snapshot-codec';
+import { FLUSH_INTERVAL_MS } from '../stats/store';
 
 const log = logger('main');
 
@@ -67,6 +69,8 @@ export class WorkerPool implements ListenerSet {
   private nextRequestId = 1;
   private readonly pendingStats = new Map<number, { want: number; got: WorkerStats[]; done: (s: WorkerStats[]) => void }>();
   private lastConnections = 0;
+  /** Counters of workers that died, as last read (merged counters do not go back). */
+  readonly retired = new RetiredStats();
   private initiallyApplied = false;
   /** apply() calls waiting for the first worker to serve their snapshot. */
   private readonly applyWaiters = new Map<number, (errors: readonly string[]) => void>();
@@ -83,6 +87,11 @@ export class WorkerPool implements ListenerSet {
   /** Forks every worker (they wait for their first snapshot). */
   start(): void {
     for (const s of this.slots) this.fork(s);
+    // Read the workers' numbers every stats flush interval (as Envoy's main thread merges its
+    // workers' histograms), so a worker that dies loses at most one interval of counts.
+    setInterval(() => {
+      if (!this.shuttingDown) void this.gatherStats();
+    }, FLUSH_INTERVAL_MS).unref();
   }
 
   /** True once every worker served the snapshot current when it started (latched: a restart does not un-ready the server). */
@@ -181,6 +190,7 @@ export class WorkerPool implements ListenerSet {
         clearTimeout(timer);
         this.pendingStats.delete(id);
         this.lastConnections = got.reduce((n, w) => n + w.activeConnections, 0);
+        this.retired.observe(got);
         resolve(got.sort((a, b) => a.index - b.index));
       };
       const timer = setTimeout(() => {
@@ -264,6 +274,7 @@ export class WorkerPool implements ListenerSet {
   private onExit(s: Slot, worker: Worker, code: number | null, signal: string | null): void {
     if (s.worker !== worker) return;
     s.worker = undefined;
+    this.retired.retire(s.index);
     // A stats request waiting on this worker gets what the others answered.
     for (const p of this.pendingStats.values()) p.want--;
     for (const p of [...this.pendingStats.values()]) if (p.got.length >= p.want) p.done(p.got);

@@ -139,6 +139,7 @@ t.test('static config: both workers serve one listener; merged stats; a killed w
 
   t.test('a killed worker is restarted with the current config; the other keeps serving', async (t) => {
     const pid0 = await workerPid(proxy, 0);
+    const countsBefore = await stats(proxy);
     process.kill(pid0, 'SIGKILL');
     await proxy.waitForLine(/worker 0 \(pid \d+\) died \(signal SIGKILL\); restarting it/, 5000);
     const client = createEchoClient(`127.0.0.1:${listenerPort}`);
@@ -151,6 +152,13 @@ t.test('static config: both workers serve one listener; merged stats; a killed w
     const r = await callUntilBothWorkersServe(proxy, listenerPort);
     t.ok(r.served[0] > 0 && r.served[1] > 0, `both workers serve after the restart: ${JSON.stringify(r.served)}`);
     t.same(Object.keys(r.backends), ['b1']);
+    // The dead worker's counters, as last read, stay in the merged numbers.
+    const countsAfter = await stats(proxy);
+    t.equal(countsAfter.get('http.test.downstream_rq_total'), countsBefore.get('http.test.downstream_rq_total')! + 1 + r.calls, 'merged counters continue across the crash');
+    const w0 = `listener.127.0.0.1_${listenerPort}.worker_0.downstream_cx_total`;
+    // (+1 when the call made during the restart went to the new worker 0.)
+    const gain = countsAfter.get(w0)! - countsBefore.get(w0)! - r.served[0];
+    t.ok(gain === 0 || gain === 1, `worker 0's successor continues its per-worker counter (${countsBefore.get(w0)} before, ${countsAfter.get(w0)} after, ${r.served[0]} new)`);
   });
 
   t.test('/healthcheck/fail and /healthcheck/ok reach every worker', async (t) => {
