@@ -49,12 +49,14 @@ export class HealthBroadcast {
     }
   }
 
-  /** Every current result of the live clusters (for a worker that just started). */
-  current(live: readonly Cluster[]): HostHealthUpdate[] {
+  /**
+   * Every current result (for a worker that just started), warming clusters included: what
+   * {@link retain} kept is exactly the clusters of the latest snapshot.
+   */
+  current(): HostHealthUpdate[] {
     const out: HostHealthUpdate[] = [];
-    for (const c of live) {
-      for (const u of this.sent.get(c.name)?.values() ?? []) if (u.clusterHash === c.model.hash) out.push(u);
-    }
+    for (const byHost of this.sent.values()) out.push(...byHost.values());
     return out;
   }
+
 }

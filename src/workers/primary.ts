@@ -49,7 +49,7 @@ export class Primary {
     const health = new HealthBroadcast((updates) => this.pool.sendHealth(updates));
     const clusters = new PublishedClusterManager({ onHostChecked: health.onHostChecked });
     this.pool = new WorkerPool(workers, bootstrap, clusters, {
-      currentHealth: () => health.current(clusters.all()),
+      currentHealth: () => health.current(),
       onImmediateFailure: (name, hash, hostKey) => {
         const c = clusters.get(name);
         if (!c || c.model.hash !== hash) return;
