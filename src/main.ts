@@ -2,6 +2,7 @@
  * Entry point: parse Envoy's command line, load the bootstrap, start the server,
  * wire signals. Nothing else lives here.
  */
+import cluster from 'node:cluster';
 import { applyLoggingOptions } from './cli/apply-logging';
 import { parseCommandLine } from './cli/options';
 import { flushLogs, logger, reopenLogs } from './common/logger';
@@ -10,6 +11,8 @@ import { Server } from './server/server';
 import { runWaitCommand } from './cli/wait-command';
 import { reopenAccessLogs } from './access-log/access-logger';
 import { installFastAsyncResourceBind } from './common/async-resource-bind';
+import { Primary } from './workers/primary';
+import { runWorker } from './workers/worker';
 
 const log = logger('main');
 
@@ -40,8 +43,25 @@ async function main(argv: readonly string[]): Promise<number> {
   const notices = [...parsed.notices];
   // node:http2 client requests pay for a deprecated property on every bind(): see the module.
   installFastAsyncResourceBind();
-  if (options.concurrency > 1 && argv.some((a) => a === '--concurrency' || a.startsWith('--concurrency='))) {
-    notices.push(`--concurrency ${options.concurrency}: Legate serves from one event loop for now; worker threads are not implemented yet`);
+  // Worker processes only when --concurrency is given: without it Envoy would use every hardware
+  // thread, but Legate stays one process (see docs/compat.md, "--concurrency").
+  const workers = options.concurrency > 1 && argv.some((a) => a === '--concurrency' || a.startsWith('--concurrency=')) ? options.concurrency : 1;
+  // A bug in one request's handling must not take the whole sidecar (and its pod) down:
+  // log it loudly, count on the request's own timeouts to clean up, and keep serving.
+  let inHandler = false;
+  process.on('uncaughtException', (err: NodeJS.ErrnoException) => {
+    if (inHandler || err.code === 'EPIPE') return;
+    inHandler = true;
+    try {
+      log.critical(`uncaught exception (request aborted, proxy continues): ${err.stack ?? err.message}`);
+    } finally {
+      inHandler = false;
+    }
+  });
+  if (cluster.isWorker) {
+    // A --concurrency worker: the primary sends the validated config; notices were its to print.
+    applyLoggingOptions(options, []);
+    return runWorker(options);
   }
   applyLoggingOptions(options, notices);
 
@@ -68,25 +88,16 @@ async function main(argv: readonly string[]): Promise<number> {
   let exitCode: number | undefined;
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((r) => (resolveExit = r));
+  const primary = workers > 1 ? new Primary(workers, loaded.model, options, loaded.proto ?? {}) : undefined;
   const server = new Server(loaded.model, options, (code) => {
     if (exitCode === undefined) {
       exitCode = code;
       resolveExit(code);
     }
-  }, loaded.proto);
-  // A bug in one request's handling must not take the whole sidecar (and its pod) down:
-  // log it loudly, count on the request's own timeouts to clean up, and keep serving.
-  let inHandler = false;
-  process.on('uncaughtException', (err: NodeJS.ErrnoException) => {
-    if (inHandler || err.code === 'EPIPE') return;
-    inHandler = true;
-    try {
-      log.critical(`uncaught exception (request aborted, proxy continues): ${err.stack ?? err.message}`);
-    } finally {
-      inHandler = false;
-    }
-  });
+  }, loaded.proto, primary?.parts);
+  primary?.start(server);
   process.on('SIGUSR1', () => {
+    if (primary) return primary.reopenLogs();
     reopenLogs();
     reopenAccessLogs();
   });

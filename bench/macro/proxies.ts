@@ -16,8 +16,10 @@ import { startLegate, type LegateProcess } from '../../test/fakes/legate-process
 import { benchBootstrap } from './bench-config';
 
 /** The path names, in table order. */
-export const PATH_NAMES = ['direct', 'legate', 'haproxy', 'nginx'] as const;
+export const PATH_NAMES = ['direct', 'legate', 'legate-c2', 'haproxy', 'nginx'] as const;
 /**
+ * `legate` runs one process (Legate's default, `--concurrency 1`); `legate-c2` runs
+ * `--concurrency 2` (a primary and two worker processes sharing the listener).
  * `legate-base`: another Legate build (`--legate-baseline <dist/src/main.js>`) measured in
  * the same run, for before/after comparisons of a change.
  * `legate-node-h2`: this build with LEGATE_HTTP2_CORE=node (node:http2 instead of the
@@ -192,6 +194,7 @@ export async function startPath(
       return { name, target: `127.0.0.1:${backendPort}`, pid: undefined, version: 'bench echo backend', stop: async () => undefined };
     case 'legate-base':
     case 'legate-node-h2':
+    case 'legate-c2':
     case 'legate': {
       const adminPort = await freePort();
       const listenerPort = await freePort();
@@ -199,7 +202,7 @@ export async function startPath(
       const legate: LegateProcess = await startLegate({
         ...(name === 'legate-base' ? { entry: baselineEntry } : {}),
         configYaml: benchBootstrap({ adminPort, listenerPort, backendPort }),
-        args: legateArgs,
+        args: name === 'legate-c2' ? [...legateArgs, '--concurrency', '2'] : legateArgs,
         nodeArgs: legateNodeArgs,
         readyTimeoutMs: 20_000,
         ...(name === 'legate-node-h2' ? { env: { LEGATE_HTTP2_CORE: 'node' } } : {}),
@@ -209,7 +212,7 @@ export async function startPath(
         target: `127.0.0.1:${listenerPort}`,
         pid: legate.pid,
         stdout: legate.stdout,
-        version: `${name === 'legate-base' ? `Legate baseline (${baselineEntry})` : name === 'legate-node-h2' ? 'Legate on node:http2 (LEGATE_HTTP2_CORE=node)' : 'Legate'}${legateArgs.length > 0 ? ` ${legateArgs.join(' ')}` : ''}`,
+        version: `${name === 'legate-base' ? `Legate baseline (${baselineEntry})` : name === 'legate-node-h2' ? 'Legate on node:http2 (LEGATE_HTTP2_CORE=node)' : 'Legate'}${name === 'legate-c2' ? ' --concurrency 2' : ''}${legateArgs.length > 0 ? ` ${legateArgs.join(' ')}` : ''}`,
         stop: async () => {
           await legate.stop('SIGTERM', 10_000);
         },

@@ -101,9 +101,14 @@ export function renderSideBySide(info: RunInfo, workloads: readonly { id: string
     lines.push(`**${w.title}** (\`${w.id}\`; latency at ${w.openRate.toLocaleString('en-US')} calls/s)`, '');
     lines.push(...table(COLUMNS, rows.map(cellRow)), '');
     const legate = rows.find((c) => c.path === 'legate');
-    const bases = rows.filter((c) => c.path !== 'legate');
+    const bases = rows.filter((c) => c.path !== 'legate' && c.path !== 'legate-c2');
     if (legate !== undefined && bases.length > 0) {
       lines.push(...table(RATIO_COLUMNS, bases.map((b) => ratioRow(legate, b))), '');
+    }
+    // Worker scaling: the same Legate with two worker processes, over one process.
+    const c2 = rows.find((c) => c.path === 'legate-c2');
+    if (legate !== undefined && c2 !== undefined) {
+      lines.push(`\`--concurrency 2\` / \`--concurrency 1\`: calls/s ${ratio(c2.h2loadCallsPerS, legate.h2loadCallsPerS)} (h2load), ${ratio(c2.genCallsPerS, legate.genCallsPerS)} (node gen); CPU/call at max load ${ratio(c2.cpuUsPerCallMax, legate.cpuUsPerCallMax)}`, '');
     }
   }
   return lines.join('\n');

@@ -48,8 +48,6 @@ const log = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);
 };
 
-const NO_MULTI_WORKER = 'Legate `--concurrency 2` (not yet available: Legate has no multi-worker mode yet, `--concurrency` does not start workers)';
-
 interface Options {
   readonly quick: boolean;
   readonly paths: PathName[];
@@ -105,7 +103,7 @@ function parseOptions(argv: readonly string[]): Options {
   if (baselineEntry !== undefined && !paths.includes('legate-base')) paths.push('legate-base');
   return {
     quick,
-    paths: (['direct', 'legate-base', 'legate-node-h2', 'legate', 'haproxy', 'nginx'] as const).filter((p) => paths.includes(p)),
+    paths: (['direct', 'legate-base', 'legate-node-h2', 'legate', 'legate-c2', 'haproxy', 'nginx'] as const).filter((p) => paths.includes(p)),
     workloads: selectWorkloads(values.workloads?.split(',').map((w) => w.trim()).filter((w) => w !== '')),
     durationS: positive('duration', values.duration, quick ? 1 : 5),
     openDurationS: positive('open-duration', values['open-duration'], quick ? 1 : 5),
@@ -324,7 +322,6 @@ async function main(): Promise<number> {
   const usable = ensureBaselineProxies(baselines, log);
   for (const b of baselines) if (!usable.has(b)) skipped.push(`${b} (not installed; needs root to apt-get install it)`);
   const paths = options.paths.filter((p) => (p === 'haproxy' || p === 'nginx' ? usable.has(p) : true));
-  if (options.paths.includes('legate')) skipped.push(NO_MULTI_WORKER);
 
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/\.\d+Z$/, 'Z');
@@ -423,8 +420,8 @@ async function main(): Promise<number> {
         `${options.quick ? '**Quick mode (smoke test; numbers not meaningful).** ' : ''}` +
         `Each workload × path: fresh proxy, ${options.warmup} warm-up calls (h2load), h2load closed loop \`-D ${options.durationS}s\`${options.quick ? '' : ' (+1 s warm-up)'} \`-t 1\`, ` +
         `node generator closed loop ${options.durationS} s, node generator open loop ${options.openDurationS} s at ${rates} calls/s (latencies from call issue to stream close, OK calls, nearest rank). ` +
-        'CPU = user+system of the proxy process tree from /proc (nginx master+worker; HAProxy and Legate one process) ÷ calls the backend served in that phase. ' +
-        'One worker per proxy; HAProxy `proto h2` both sides, `http-reuse always`; nginx `grpc_pass` with upstream keepalive, `keepalive_requests 1000000`, `http2` listener. ' +
+        'CPU = user+system of the proxy process tree from /proc (nginx master+worker; HAProxy and Legate one process; legate-c2 a primary and two worker processes) ÷ calls the backend served in that phase. ' +
+        'One worker per proxy except legate-c2 (`--concurrency 2`); HAProxy `proto h2` both sides, `http-reuse always`; nginx `grpc_pass` with upstream keepalive, `keepalive_requests 1000000`, `http2` listener. ' +
         (options.legateNodeArgs.length > 0 ? `Path legate runs with node flags \`${options.legateNodeArgs.join(' ')}\`. ` : '') +
         (options.baselineEntry !== undefined ? `Path legate-base is the Legate build at \`${options.baselineEntry}\`. ` : '') +
         (options.rounds > 1 ? `${options.rounds} rounds, paths interleaved within each round; cells are medians over rounds, errors summed. ` : '') +

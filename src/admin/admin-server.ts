@@ -13,7 +13,14 @@ const log = logger('admin');
 export interface AdminHandler {
   readonly help: string;
   readonly mutates: boolean;
-  handle(url: URL): { status: number; contentType: string; body: string };
+  /** A promise when the answer needs other processes (`--concurrency`: the workers' stats). */
+  handle(url: URL): AdminResponse | Promise<AdminResponse>;
+}
+
+export interface AdminResponse {
+  status: number;
+  contentType: string;
+  body: string;
 }
 
 export class AdminServer {
@@ -68,12 +75,16 @@ export class AdminServer {
       send(res, 405, 'text/plain; charset=UTF-8', `Method ${req.method} not allowed, POST required.\n`);
       return;
     }
+    const fail = (err: Error): void => {
+      log.error(`admin ${url.pathname}: ${err.message}`);
+      send(res, 500, 'text/plain; charset=UTF-8', `${err.message}\n`);
+    };
     try {
       const r = h.handle(url);
-      send(res, r.status, r.contentType, r.body);
+      if (r instanceof Promise) r.then((a) => send(res, a.status, a.contentType, a.body), fail);
+      else send(res, r.status, r.contentType, r.body);
     } catch (err) {
-      log.error(`admin ${url.pathname}: ${(err as Error).message}`);
-      send(res, 500, 'text/plain; charset=UTF-8', `${(err as Error).message}\n`);
+      fail(err as Error);
     }
   };
 

@@ -100,4 +100,10 @@ export class HealthChecker implements SessionParent {
   }
 }
 
+/**
+ * What a cluster needs of its active health checker: the checker above, or (in a
+ * `--concurrency` worker process) one fed by the primary's checks (src/workers/remote-health.ts).
+ */
+export type ClusterHealthChecker = Pick<HealthChecker, 'addHosts' | 'removeHosts' | 'stop' | 'immediateFailure' | 'stats' | 'hostCount'>;
+
 const CHECKER_TYPE: Record<HealthCheckModel['checker']['kind'], HealthCheckerType> = { grpc: 'GRPC', http: 'HTTP', tcp: 'TCP' };

@@ -15,8 +15,8 @@ import { toServerInfoCommandLineOptions } from '../cli/options';
 import { versionString } from '../cli/version';
 import { logger } from '../common/logger';
 import { inlineRoutes, ListenerManager, type ListenerSpec } from '../listener/listener-manager';
-import type { BootstrapModel } from '../snapshot/model';
-import { registerStatsEndpoints } from '../stats';
+import type { BootstrapModel, ListenerModel } from '../snapshot/model';
+import { registerStatsEndpoints, type StatsEndpointOptions } from '../stats';
 import { istioMetrics } from '../stats/istio/istio-metrics';
 import { ClusterManager } from '../upstream/cluster-manager';
 import type { ProtoObj } from '../xds/resources/decode-context';
@@ -32,10 +32,35 @@ const log = logger('main');
 /** envoy.admin.v3.ServerInfo.State */
 export type ServerState = 'PRE_INITIALIZING' | 'INITIALIZING' | 'LIVE' | 'DRAINING';
 
+/**
+ * What serves the listeners: the ListenerManager in this process, or (`--concurrency N`) the
+ * worker processes that run them (src/workers/worker-pool.ts).
+ */
+export interface ListenerSet {
+  apply(specs: readonly ListenerSpec[]): Promise<string[]>;
+  specOf(name: string): ListenerSpec | undefined;
+  all(): ReadonlyArray<{ readonly model: ListenerModel; readonly boundAddress: string }>;
+  readonly activeStreams: number;
+  readonly activeConnections: number;
+  drainAll(): void;
+  drainWhere(which: (model: ListenerModel) => boolean): void;
+  closeAll(): void;
+}
+
+/** Replaces parts of the server for the `--concurrency` primary (src/workers/primary.ts). */
+export interface ServerParts {
+  readonly clusters: ClusterManager;
+  readonly listeners: ListenerSet;
+  /** Registers admin endpoints after the server's own (same path: replaces it). */
+  readonly registerAdmin?: (admin: AdminServer) => void;
+  /** /stats merged with the workers' numbers. */
+  readonly stats?: Pick<StatsEndpointOptions, 'merged' | 'onResetCounters'>;
+}
+
 export class Server {
   state: ServerState = 'PRE_INITIALIZING';
-  readonly clusters = new ClusterManager();
-  readonly listeners: ListenerManager;
+  readonly clusters: ClusterManager;
+  readonly listeners: ListenerSet;
   xds: XdsManager | undefined;
   private transport: XdsTransport | undefined;
   private admin: AdminServer | undefined;
@@ -48,8 +73,10 @@ export class Server {
     private readonly onExit: (code: number) => void,
     /** The decoded bootstrap, for /config_dump. */
     private readonly bootstrapProto: ProtoObj = {},
+    private readonly parts?: ServerParts,
   ) {
-    this.listeners = new ListenerManager(this.clusters, options.fileFlushIntervalMs, options.drainTimeMs);
+    this.clusters = parts?.clusters ?? new ClusterManager();
+    this.listeners = parts?.listeners ?? new ListenerManager(this.clusters, options.fileFlushIntervalMs, options.drainTimeMs);
     // Istio's stats filter labels the local side from node metadata.
     istioMetrics().setNode(bootstrap.node.metadata);
     serverHealth.localClusterName = bootstrap.node.cluster;
@@ -172,7 +199,7 @@ export class Server {
       get state() { return server.reportedState; },
       clusters: this.clusters,
       listeners: this.listeners,
-    }, { bootstrapProto: this.bootstrapProto, cliTags: this.options.statsTags, concurrency: this.options.concurrency, startedAtMs: this.startedAt });
+    }, { bootstrapProto: this.bootstrapProto, cliTags: this.options.statsTags, concurrency: this.options.concurrency, startedAtMs: this.startedAt, ...this.parts?.stats });
     registerAdminEndpoints(admin, this.listeners);
     admin.register('/quitquitquit', {
       help: 'exit the server',
@@ -198,6 +225,7 @@ export class Server {
         return { status: 200, contentType: text, body: 'OK\n' };
       },
     });
+    this.parts?.registerAdmin?.(admin);
   }
 
   /** True after POST /healthcheck/fail (used by the health_check filter). */

@@ -11,7 +11,7 @@ import { compileRe2 } from '../router/re2-regex';
 import { clusterStats, type ClusterSource } from './cluster-stats';
 import { renderPrometheus, type RenderOptions } from './prometheus';
 import { statsSettings } from './stats-config';
-import { statsStore, type StatsStore } from './store';
+import { statsStore, type StatsSnapshot, type StatsStore } from './store';
 import type { Tag } from './tag-producer';
 import { renderJson, renderText } from './text';
 
@@ -35,6 +35,13 @@ export interface StatsEndpointOptions {
   readonly concurrency: number;
   /** Process start, epoch ms (`server.uptime`). */
   readonly startedAtMs: number;
+  /**
+   * `--concurrency` primary: the stats to render, this process' (`local`, read when called)
+   * merged with the workers' (src/workers/stats-merge.ts).
+   */
+  readonly merged?: (local: () => StatsSnapshot) => Promise<StatsSnapshot>;
+  /** `--concurrency` primary: `/reset_counters` also resets the workers'. */
+  readonly onResetCounters?: () => void;
 }
 
 /** Where handlers are registered (the AdminServer). */
@@ -55,19 +62,23 @@ export function registerStatsEndpoints(admin: AdminRegistry, server: StatsServer
   clusterStats().attach(store, server.clusters);
   store.addSource(serverSource(server, options));
   store.startFlushing();
+  const local = (): StatsSnapshot => store.snapshot();
+  const merged = options.merged;
 
+  const stats = (url: URL, o: RenderOptions, snap: StatsSnapshot): { status: number; contentType: string; body: string } => {
+    const format = url.searchParams.get('format') ?? 'text';
+    if (format === 'json') return { status: 200, contentType: JSON_TYPE, body: renderJson(snap, o) };
+    if (format === 'prometheus') return { status: 200, contentType: TEXT, body: renderPrometheus(store, snap, o) };
+    if (format === 'text') return { status: 200, contentType: TEXT, body: renderText(snap, o) };
+    return { status: 400, contentType: TEXT, body: `usage: /stats?format=(text|json|prometheus)\n` };
+  };
   admin.register('/stats', {
     help: 'print server stats',
     mutates: false,
     handle: (url) => {
       const o = renderOptions(url);
       if (typeof o === 'string') return { status: 400, contentType: TEXT, body: o };
-      const format = url.searchParams.get('format') ?? 'text';
-      const snap = store.snapshot();
-      if (format === 'json') return { status: 200, contentType: JSON_TYPE, body: renderJson(snap, o) };
-      if (format === 'prometheus') return { status: 200, contentType: TEXT, body: renderPrometheus(store, snap, o) };
-      if (format === 'text') return { status: 200, contentType: TEXT, body: renderText(snap, o) };
-      return { status: 400, contentType: TEXT, body: `usage: /stats?format=(text|json|prometheus)\n` };
+      return merged ? merged(local).then((snap) => stats(url, o, snap)) : stats(url, o, local());
     },
   });
   admin.register('/stats/prometheus', {
@@ -76,7 +87,8 @@ export function registerStatsEndpoints(admin: AdminRegistry, server: StatsServer
     handle: (url) => {
       const o = renderOptions(url);
       if (typeof o === 'string') return { status: 400, contentType: TEXT, body: o };
-      return { status: 200, contentType: TEXT, body: renderPrometheus(store, store.snapshot(), o) };
+      const render = (snap: StatsSnapshot) => ({ status: 200, contentType: TEXT, body: renderPrometheus(store, snap, o) });
+      return merged ? merged(local).then(render) : render(local());
     },
   });
   admin.register('/reset_counters', {
@@ -84,6 +96,7 @@ export function registerStatsEndpoints(admin: AdminRegistry, server: StatsServer
     mutates: true,
     handle: () => {
       store.resetCounters();
+      options.onResetCounters?.();
       return { status: 200, contentType: TEXT, body: 'OK\n' };
     },
   });

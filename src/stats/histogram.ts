@@ -36,6 +36,13 @@ export interface HistogramStatistics {
   readonly quantiles: readonly number[];
 }
 
+/** A histogram's bins as plain data (bin key → count). */
+export interface HistogramBins {
+  readonly cumulative: ReadonlyArray<readonly [number, number]>;
+  readonly interval: ReadonlyArray<readonly [number, number]>;
+  readonly used: boolean;
+}
+
 export class Histogram {
   /** Every sample since start (or since the process started: histograms are never reset, as in Envoy). */
   private cumulative = new Map<number, number>();
@@ -59,6 +66,18 @@ export class Histogram {
   flush(): void {
     this.interval = this.current;
     this.current = new Map();
+  }
+
+  /** The bins, for sending to another process (`--concurrency`: the primary merges its workers'). */
+  exportBins(): HistogramBins {
+    return { cumulative: [...this.cumulative], interval: [...this.interval], used: this.used };
+  }
+
+  /** Adds another histogram's bins (merging workers' histograms: bins add up exactly). */
+  addBins(bins: HistogramBins): void {
+    for (const [k, n] of bins.cumulative) this.cumulative.set(k, (this.cumulative.get(k) ?? 0) + n);
+    for (const [k, n] of bins.interval) this.interval.set(k, (this.interval.get(k) ?? 0) + n);
+    if (bins.used) this.used = true;
   }
 
   cumulativeStatistics(): HistogramStatistics {

@@ -1,6 +1,6 @@
 import { TimeSlicer, runInSlices, runToCompletion } from '../common/time-slices';
 import type { ClusterModel } from '../snapshot/model';
-import { Cluster } from './cluster';
+import { Cluster, type ClusterOptions } from './cluster';
 
 export interface ReconcileOptions {
   /**
@@ -31,6 +31,9 @@ export class ClusterManager {
   /** The sliced reconcile in progress, if any: the next one starts after it (they diff against the map it installs). */
   private reconciling: Promise<void> = Promise.resolve();
   private destroyed = false;
+
+  /** @param clusterOptions how every cluster is built (the `--concurrency` primary and workers set hooks). */
+  constructor(private readonly clusterOptions: ClusterOptions = {}) {}
 
   get(name: string): Cluster | undefined {
     return this.clusters.get(name);
@@ -126,7 +129,7 @@ export class ClusterManager {
       if (prev.model.endpoints !== m.endpoints) prev.updateEndpoints(m);
       return prev;
     }
-    return new Cluster(m);
+    return new Cluster(m, this.clusterOptions);
   }
 
   /** Resolves when every cluster has its first host list. */

@@ -6,7 +6,7 @@ import { Host } from './host';
 import { OriginalDstHosts } from './original-dst-hosts';
 import { ClusterPicker } from './pickers/cluster-picker';
 import { EMPTY_PICKER, type PickContext, type Picker } from './pickers/types';
-import { HealthChecker, type HealthCheckerOptions } from '../health/health-checker';
+import { HealthChecker, type ClusterHealthChecker, type HealthCheckerOptions } from '../health/health-checker';
 import { HealthFlag } from '../health/health-flags';
 import type { HealthCheckedHost, HealthState, HealthTransition } from '../health/types';
 import { ResourceManager } from './circuit-breakers';
@@ -35,6 +35,14 @@ export interface ClusterStats {
   upstream_cx_overflow: number;
 }
 
+/** How a cluster is built: test hooks for the health checker, and the `--concurrency` split. */
+export interface ClusterOptions extends Pick<HealthCheckerOptions, 'clock' | 'random' | 'proberFactory'> {
+  /** Builds the active health checker instead of a {@link HealthChecker} (worker processes: the primary checks). */
+  readonly healthCheckerFactory?: (cluster: ClusterModel, options: HealthCheckerOptions) => ClusterHealthChecker;
+  /** After every finished active check of a host (the primary broadcasts health to its workers). */
+  readonly onHostChecked?: (cluster: Cluster, host: Host) => void;
+}
+
 /**
  * A cluster: its hosts (resolved from load_assignment, by DNS for STRICT_DNS and
  * LOGICAL_DNS) and the picker built from the usable ones. Host objects are keyed
@@ -57,7 +65,7 @@ export class Cluster {
   /** Passive outlier detection, when the cluster has outlier_detection. */
   readonly outlierDetector: OutlierDetector | undefined;
   /** The active health checker, when the cluster has health_checks. */
-  readonly healthChecker: HealthChecker | undefined;
+  readonly healthChecker: ClusterHealthChecker | undefined;
   /** True while the current picker routes some traffic over all hosts of a level because too few are healthy. */
   private panic = false;
   /** Whether the first host list was applied (hosts after it are "new" in Envoy's sense). */
@@ -74,7 +82,7 @@ export class Cluster {
   /** True once `initialized` has resolved (read synchronously by cluster warming). */
   isInitialized = false;
 
-  constructor(public model: ClusterModel, hcOptions?: Pick<HealthCheckerOptions, 'clock' | 'random' | 'proberFactory'>) {
+  constructor(public model: ClusterModel, private readonly options: ClusterOptions = {}) {
     this.initialized = new Promise((resolve) => (this.markInitialized = () => { this.isInitialized = true; resolve(); }));
     const openConnections = (): number => this.openConnections();
     this.resources = [
@@ -86,12 +94,14 @@ export class Cluster {
       this.outlierDetector.start();
     }
     if (model.healthCheck) {
-      this.healthChecker = new HealthChecker(model.healthCheck, {
+      const { healthCheckerFactory, onHostChecked: _, ...hcOptions } = options;
+      const hcFullOptions: HealthCheckerOptions = {
         ...hcOptions,
         clusterName: model.name,
         hasTraffic: () => this.hasTraffic(),
         onCheckComplete: (host, transition, result) => this.onHostCheckComplete(host as Host, transition, result),
-      });
+      };
+      this.healthChecker = healthCheckerFactory ? healthCheckerFactory(model, hcFullOptions) : new HealthChecker(model.healthCheck, hcFullOptions);
     }
     this.originalDst = model.originalDst ? new OriginalDstHosts(() => this.model, model.originalDst) : undefined;
     if (model.type === 'ORIGINAL_DST') {
@@ -252,6 +262,7 @@ export class Cluster {
       this.hcWarmed = undefined;
       warmed();
     }
+    if (!this.stopped) this.options.onHostChecked?.(this, host);
     if (transition !== 'Changed' || this.stopped) return;
     if (host.healthFlagGet(HealthFlag.FAILED_ACTIVE_HC) && host.healthFlagGet(HealthFlag.PENDING_DYNAMIC_REMOVAL) && this.hosts.get(host.key) === host) {
       // Kept only because it passed its checks; now it fails them, so it goes.

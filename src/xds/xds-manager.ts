@@ -112,7 +112,7 @@ export class XdsManager {
   constructor(
     private readonly bootstrap: BootstrapModel,
     private readonly clusterManager: ClusterManager,
-    private readonly listenerManager: ListenerManager,
+    private readonly listenerManager: Pick<ListenerManager, 'apply' | 'specOf'>,
   ) {}
 
   /**

@@ -18,7 +18,7 @@ t.test('quick side-by-side run, direct + Legate', { skip: h2loadVersion() === un
   const resultsBefore = fs.readFileSync(results, 'utf8');
   const script = path.join(repoRoot(), 'dist', 'bench', 'macro', 'side-by-side.js');
   // Quick mode, trimmed further: the machine running the suite is often busy, and the bound is 100 s (tap's per-file limit is 120 s).
-  const args = [script, '--quick', '--duration', '0.5', '--open-duration', '0.5', '--warmup', '100', '--paths', 'direct,legate', '--workloads', 'unary-small', '--no-append', '--out-dir', outDir];
+  const args = [script, '--quick', '--duration', '0.5', '--open-duration', '0.5', '--warmup', '100', '--paths', 'direct,legate,legate-c2', '--workloads', 'unary-small', '--no-append', '--out-dir', outDir];
   const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile(process.execPath, args, { timeout: 100_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
       resolve({ code: err === null ? 0 : Number((err as { code?: number }).code ?? 1), stdout, stderr }),
@@ -38,7 +38,7 @@ t.test('quick side-by-side run, direct + Legate', { skip: h2loadVersion() === un
     cells: Array<{ workload: string; path: string; errors: number; cpuUsPerCallMax?: number; h2loadCallsPerS: number }>;
     reports: Record<string, Record<string, { closed: unknown; open: unknown }>>;
   };
-  t.same(output.cells.map((c) => `${c.workload}/${c.path}`).sort(), ['unary-small/direct', 'unary-small/legate']);
+  t.same(output.cells.map((c) => `${c.workload}/${c.path}`).sort(), ['unary-small/direct', 'unary-small/legate', 'unary-small/legate-c2']);
   for (const cell of output.cells) {
     t.equal(cell.errors, 0, `${cell.workload}/${cell.path}: no failed calls`);
     t.equal(cell.cpuUsPerCallMax === undefined || cell.cpuUsPerCallMax === null, cell.path === 'direct', `${cell.workload}/${cell.path}: proxy CPU only for the proxy`);
@@ -51,7 +51,7 @@ t.test('quick side-by-side run, direct + Legate', { skip: h2loadVersion() === un
   }
   t.match(run.stdout, /\| path \| calls\/s \(h2load\) \|/);
   t.match(run.stdout, /\| Legate vs \|.*\n\|.*\n\| direct \|/);
-  t.match(run.stdout, /--concurrency 2` \(not yet available/);
+  t.match(run.stdout, /`--concurrency 2` \/ `--concurrency 1`: calls\/s \d+\.\d+×/, 'worker scaling ratio reported');
   const svg = fs.readFileSync(path.join(outDir, svgFile), 'utf8');
   t.match(svg, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
   t.match(svg, />legate</);
