@@ -13,7 +13,7 @@
  * - retries: retries in back-off or in flight (or the retry_budget's share of active requests).
  */
 import type { CircuitBreakerThresholdsModel } from '../snapshot/model';
-import type { PendingLimit } from './h2-upstream';
+import type { PendingLimit } from './pending-slot';
 import type { SharedConnectionLimit } from './pool/h2-host-pool';
 
 /** The cluster counters a breaker charges when it refuses. */

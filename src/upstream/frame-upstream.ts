@@ -7,7 +7,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import { ErrorCode } from '../h2/frames';
 import type { H2Stream, StreamHandler } from '../h2/h2-stream';
-import type { PendingLimit } from './h2-upstream';
+import { takePendingSlot, type PendingLimit } from './pending-slot';
 import type { Host } from './host';
 import type { PoolError } from './pool/pool-error';
 import type { PooledSessionInfo } from './pool/pooled-session';
@@ -40,13 +40,12 @@ export class FrameUpstream implements UpstreamRequest, StreamHandler {
 
   start(): void {
     const pool = this.host.framePool();
-    if (this.pendingLimit && pool.wouldQueue()) {
-      if (!this.pendingLimit.tryPend()) {
-        this.fail({ kind: 'overflow', message: 'pending overflow', unprocessed: true });
-        return;
-      }
-      this.pendCharged = true;
+    const slot = takePendingSlot(this.pendingLimit, pool.wouldQueue());
+    if (slot === 'overflow') {
+      this.fail({ kind: 'overflow', message: 'pending overflow', unprocessed: true });
+      return;
     }
+    this.pendCharged = slot;
     this.pending = pool.request(this.headers, this.onStream);
   }
 

@@ -1,6 +1,7 @@
 import http2, { type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { resetH2Stream } from '../http/h2-reset';
 import type { Host } from './host';
+import { takePendingSlot, type PendingLimit } from './pending-slot';
 import type { PoolError } from './pool/pool-error';
 import { isUnprocessedStreamFailure } from './pool/unprocessed-stream';
 import type { UpstreamFailure, UpstreamHandler, UpstreamRequest } from './upstream-request';
@@ -11,12 +12,6 @@ const END_STREAM_FLAG = 0x1;
 const kUpstream = Symbol('legate.h2Upstream');
 type OwnedStream = ClientHttp2Stream & { [kUpstream]: H2Upstream };
 
-/** The cluster's max_pending_requests circuit breaker, as a request waiting for a stream sees it. */
-export interface PendingLimit {
-  /** Takes a pending slot; false (overflow counted) when the breaker is open. */
-  tryPend(): boolean;
-  unpend(): void;
-}
 
 /** One request over a pooled HTTP/2 session to a host. */
 export class H2Upstream implements UpstreamRequest {
@@ -51,13 +46,12 @@ export class H2Upstream implements UpstreamRequest {
    */
   start(): void {
     const pool = this.host.h2Pool();
-    if (this.pendingLimit && pool.wouldQueue()) {
-      if (!this.pendingLimit.tryPend()) {
-        this.fail({ kind: 'overflow', message: 'pending overflow', unprocessed: true });
-        return;
-      }
-      this.pendCharged = true;
+    const slot = takePendingSlot(this.pendingLimit, pool.wouldQueue());
+    if (slot === 'overflow') {
+      this.fail({ kind: 'overflow', message: 'pending overflow', unprocessed: true });
+      return;
     }
+    this.pendCharged = slot;
     this.pending = pool.request(this.headers, this.onStream);
   }
 

@@ -6,21 +6,11 @@
  * connection stays up for as long as the peer allows.
  */
 import net from 'node:net';
+import { CLIENT_PREFACE, FrameType } from '../../src/h2/frames';
 
-export const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
-
-export const enum FrameType {
-  DATA = 0x0,
-  HEADERS = 0x1,
-  PRIORITY = 0x2,
-  RST_STREAM = 0x3,
-  SETTINGS = 0x4,
-  PUSH_PROMISE = 0x5,
-  PING = 0x6,
-  GOAWAY = 0x7,
-  WINDOW_UPDATE = 0x8,
-  CONTINUATION = 0x9,
-}
+// The frame type numbers are RFC 9113's; the proxy's own codec has them too.
+export { FrameType } from '../../src/h2/frames';
+export const PREFACE = CLIENT_PREFACE;
 
 export const FLAG_END_STREAM = 0x1;
 export const FLAG_ACK = 0x1;

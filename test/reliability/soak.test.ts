@@ -14,8 +14,11 @@ t.test(`soak: ${SECONDS} s of steady load`, async (t) => {
   t.ok(r.calls > 1000, `calls flowed (${r.calls} over ${r.connectionsOpened} connections)`);
   t.same(r.failures, [], 'no call failed');
   t.ok(r.connectionsOpened > 8, 'downstream connections were replaced during the run');
+  // V8 grows the young generation in steps of up to 16 MiB (its semi-spaces), and on a loaded
+  // machine one such step can land after the warm-up window: a leak is growth past both bounds.
   const growth = (r.rssEndKb - r.rssWarmKb) / r.rssWarmKb;
-  t.ok(growth < 0.1, `RSS growth after warm-up < 10% (${(r.rssWarmKb / 1024).toFixed(1)} → ${(r.rssEndKb / 1024).toFixed(1)} MiB, ${(growth * 100).toFixed(1)}%)`);
+  const grownMiB = (r.rssEndKb - r.rssWarmKb) / 1024;
+  t.ok(growth < 0.1 || grownMiB < 16, `RSS growth after warm-up < 10% or < 16 MiB (${(r.rssWarmKb / 1024).toFixed(1)} → ${(r.rssEndKb / 1024).toFixed(1)} MiB, ${(growth * 100).toFixed(1)}%)`);
   t.ok(r.fdsAfter <= r.fdsBefore + 2, `no file descriptor leak (${r.fdsBefore} before the load, ${r.fdsAfter} after)`);
   t.equal(r.downstreamCxAfter, 0, 'every downstream connection was closed');
   t.ok(r.upstreamCxAfter <= 2, `upstream connections stay pooled, not piled up (${r.upstreamCxAfter} open)`);

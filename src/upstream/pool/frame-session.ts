@@ -8,18 +8,18 @@
  * PINGs, closes itself when idle, and tells its pool about each change.
  */
 import type { OutgoingHttpHeaders } from 'node:http2';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import { ErrorCode } from '../../h2/frames';
 import { H2Connection, type ConnectionHandler } from '../../h2/h2-connection';
 import type { H2Stream, StreamHandler } from '../../h2/h2-stream';
-import { CONNECT_TIMEOUT_MESSAGE, PoolError, connectFailure } from './pool-error';
+import type { PoolError } from './pool-error';
+import { connectFailureOf, connectSocket, requestLimitOf } from './session-common';
 import type { H2PoolEvents, SessionCloseReason } from './pool-events';
 import type { H2PoolOptions, PoolAddress } from './pool-options';
 import { ASSUMED_PEER_MAX_STREAMS } from './pool-options';
 import type { PoolSession, SessionFactory, SessionOwner, SessionState } from './pooled-session';
 import { POOL_TRACE, trace } from './trace';
 
-const STREAM_ID_LIMIT = 2 ** 30 - 1;
 /** After our GOAWAY and FIN, how long a peer may keep the connection before we drop it. */
 const FIN_WAIT_MS = 1000;
 const PING_PAYLOAD = Buffer.from('legateka');
@@ -64,11 +64,9 @@ export class FramePooledSession implements PoolSession<H2Stream>, ConnectionHand
     private readonly events: H2PoolEvents,
   ) {
     this.streamLimit = Math.min(ASSUMED_PEER_MAX_STREAMS, options.maxConcurrentStreams);
-    this.requestLimit = options.maxRequestsPerSession > 0 ? Math.min(options.maxRequestsPerSession, STREAM_ID_LIMIT) : STREAM_ID_LIMIT;
+    this.requestLimit = requestLimitOf(options);
     events.onConnectStart(this.id);
-    const socket = 'path' in address
-      ? net.connect({ path: address.path })
-      : net.connect({ host: address.host, port: address.port, localAddress: options.localAddress, noDelay: true });
+    const socket = connectSocket(address, options);
     this.socket = socket;
     this.conn = new H2Connection(socket, 'client', {
       streamWindow: Math.min(options.initialStreamWindowSize, 2 ** 31 - 1),
@@ -176,10 +174,7 @@ export class FramePooledSession implements PoolSession<H2Stream>, ConnectionHand
     if (previous === 'connecting' || this.connectedAt === 0) {
       let failure: PoolError | null = null;
       if (this.closeReason === undefined) {
-        failure = this.timedOut
-          ? new PoolError('connect_timeout', CONNECT_TIMEOUT_MESSAGE,
-            new Error(this.tcpConnected ? 'TCP connected but no HTTP/2 SETTINGS from the peer' : 'TCP connect did not complete'))
-          : connectFailure(this.lastError);
+        failure = connectFailureOf(this.timedOut, this.tcpConnected, this.lastError);
         this.events.onConnectFail(this.id, failure);
       }
       this.owner.onSessionClosed(this, failure);

@@ -19,8 +19,9 @@
  * sends keepalive PINGs and closes itself when idle. It never queues requests: the pool does.
  */
 import * as http2 from 'node:http2';
-import * as net from 'node:net';
-import { CONNECT_TIMEOUT_MESSAGE, PoolError, SessionDestroyedError, connectFailure } from './pool-error';
+import type * as net from 'node:net';
+import { SessionDestroyedError, type PoolError } from './pool-error';
+import { connectFailureOf, connectSocket, requestLimitOf } from './session-common';
 import type { H2PoolEvents, SessionCloseReason } from './pool-events';
 import type { H2PoolOptions, PoolAddress } from './pool-options';
 import { POOL_TRACE, trace } from './trace';
@@ -30,8 +31,6 @@ export type SessionState = 'connecting' | 'ready' | 'draining' | 'closed';
 export { ASSUMED_PEER_MAX_STREAMS } from './pool-options';
 import { ASSUMED_PEER_MAX_STREAMS } from './pool-options';
 
-/** Client stream ids are odd and below 2^31, so one session can open at most 2^30 streams. */
-const STREAM_ID_LIMIT = 2 ** 30 - 1;
 
 /**
  * After a graceful close Node sends our FIN and then waits for the peer's before it emits
@@ -169,13 +168,11 @@ export class PooledSession implements PoolSession<http2.ClientHttp2Stream> {
     private readonly events: H2PoolEvents,
   ) {
     this.streamLimit = Math.min(ASSUMED_PEER_MAX_STREAMS, options.maxConcurrentStreams);
-    this.requestLimit = options.maxRequestsPerSession > 0 ? Math.min(options.maxRequestsPerSession, STREAM_ID_LIMIT) : STREAM_ID_LIMIT;
+    this.requestLimit = requestLimitOf(options);
     events.onConnectStart(this.id);
     if (POOL_TRACE) trace('pool', `${this.label} session#${this.id} connecting`);
 
-    const socket = 'path' in address
-      ? net.connect({ path: address.path })
-      : net.connect({ host: address.host, port: address.port, localAddress: options.localAddress, noDelay: true });
+    const socket = connectSocket(address, options);
     this.socket = socket;
     this.session = http2.connect(authorityUrl(address, options.authority), {
       createConnection: () => socket,
@@ -378,10 +375,7 @@ export class PooledSession implements PoolSession<http2.ClientHttp2Stream> {
     if (previous === 'connecting' || this.connectedAt === 0) {
       let failure: PoolError | null = null;
       if (this.closeReason === undefined) {
-        failure = this.timedOut
-          ? new PoolError('connect_timeout', CONNECT_TIMEOUT_MESSAGE,
-            new Error(this.tcpConnected ? 'TCP connected but no HTTP/2 SETTINGS from the peer' : 'TCP connect did not complete'))
-          : connectFailure(this.lastError);
+        failure = connectFailureOf(this.timedOut, this.tcpConnected, this.lastError);
         this.events.onConnectFail(this.id, failure);
       }
       if (POOL_TRACE) trace('pool', `${this.label} session#${this.id} closed before connecting: ${failure?.message ?? this.closeReason}`);
