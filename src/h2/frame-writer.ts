@@ -1,8 +1,10 @@
 /**
- * Outgoing bytes of one connection, batched: frames queued during a tick are written to the
- * socket once, at the end of the tick, as one corked write. Small frames (headers, control
- * frames, frame headers) are copied into a slab; large DATA payloads travel as their own
- * buffers, never copied.
+ * Outgoing bytes of one connection, batched: frames queued during an event-loop iteration are
+ * written to the socket once, after the iteration's I/O callbacks (setImmediate), as one corked
+ * write. So the requests read from many client connections in one poll phase leave for the
+ * upstream in one write (one syscall, one trip through loopback TCP), not one per connection.
+ * Small frames (headers, control frames, frame headers) are copied into a slab; large DATA
+ * payloads travel as their own buffers, never copied.
  */
 import type { Socket } from 'node:net';
 import { FRAME_HEADER_LENGTH, FrameType, writeFrameHeader } from './frames';
@@ -82,11 +84,11 @@ export class FrameWriter {
     dirty.push(this);
     if (!flushScheduled) {
       flushScheduled = true;
-      process.nextTick(flushAll);
+      setImmediate(flushAll);
     }
   }
 
-  /** Writes everything queued now (normally called at the end of the tick). */
+  /** Writes everything queued now (normally called once per event-loop iteration). */
   flush(): void {
     this.scheduled = false;
     this.cutSlab();

@@ -255,6 +255,13 @@ export class H2Connection {
     this.writer.frame(FrameType.PING, 0, 0, payload);
   }
 
+  /** Ends the connection gracefully: what is queued (a GOAWAY) is written, then our FIN. */
+  end(): void {
+    if (this.destroyed) return;
+    this.writer.flush();
+    this.socket.end();
+  }
+
   /** Closes the connection now; open streams hear onReset(connectionGone). */
   destroy(error: Error | undefined): void {
     if (this.destroyed) return;

@@ -101,7 +101,7 @@ export class FrameServerConnection implements ConnectionHandler, FrameStreamObse
   closeWhenIdle(): void {
     if (this.conn.destroyed) return;
     if (this.conn.activeStreams === 0) {
-      this.conn.socket.end();
+      this.conn.end();
       return;
     }
     const t = setTimeout(() => this.closeWhenIdle(), 50);

@@ -226,7 +226,7 @@ export class FramePooledSession implements PoolSession<H2Stream>, ConnectionHand
   /** A draining connection with no streams left ends (FIN), bounded by FIN_WAIT_MS for the peer's. */
   private closeIfIdle(): void {
     if (this.state !== 'draining' || this.activeStreams > 0 || this.conn.destroyed) return;
-    this.socket.end();
+    this.conn.end();
   }
 
   private readonly onSocketFinish = (): void => {
