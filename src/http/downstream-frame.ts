@@ -25,11 +25,14 @@ type EndListener = (this: RequestBody) => void;
 
 /** The request body: a minimal Readable (data/end, pause/resume) over the stream's DATA frames. */
 class FrameRequestBody implements RequestBody {
-  private dataListeners: DataListener[] = [];
-  private endListeners: EndListener[] = [];
+  // The router adds one listener of each kind; more are rare (filters), so arrays only then.
+  private dataListener: DataListener | undefined;
+  private moreDataListeners: DataListener[] | undefined;
+  private endListener: EndListener | undefined;
+  private moreEndListeners: EndListener[] | undefined;
   /** null: no reader yet (like a Readable, data waits); true: flowing; false: paused. */
   private flowing: boolean | null = null;
-  private queued: Buffer[] = [];
+  private queued: Buffer[] | undefined;
   private endQueued = false;
   readableEnded = false;
   private flushScheduled = false;
@@ -38,21 +41,18 @@ class FrameRequestBody implements RequestBody {
 
   on(event: 'data' | 'end', listener: DataListener | EndListener): this {
     if (event === 'data') {
-      this.dataListeners.push(listener as DataListener);
+      if (this.dataListener === undefined) this.dataListener = listener as DataListener;
+      else (this.moreDataListeners ??= []).push(listener as DataListener);
       if (this.flowing === null) this.resume();
     } else {
-      this.endListeners.push(listener as EndListener);
+      this.addEndListener(listener as EndListener);
     }
     return this;
   }
 
   once(event: 'end', listener: EndListener): this {
-    let fired = false;
-    this.endListeners.push(function (this: RequestBody) {
-      if (fired) return;
-      fired = true;
-      listener.call(this);
-    });
+    // 'end' is emitted at most once, so `once` is `on`.
+    this.addEndListener(listener);
     return this;
   }
 
@@ -64,7 +64,7 @@ class FrameRequestBody implements RequestBody {
   /** Starts (or restarts) delivery, on the next tick as a Readable does, so listeners added right after still hear everything. */
   resume(): this {
     this.flowing = true;
-    if ((this.queued.length > 0 || this.endQueued) && !this.flushScheduled) {
+    if ((this.queued !== undefined || this.endQueued) && !this.flushScheduled) {
       this.flushScheduled = true;
       process.nextTick(flushBody, this);
     }
@@ -73,41 +73,50 @@ class FrameRequestBody implements RequestBody {
 
   /** A DATA payload arrived. */
   push(chunk: Buffer, end: boolean): void {
-    if (this.flowing === true && this.queued.length === 0) {
+    if (this.flowing === true && this.queued === undefined) {
       if (chunk.length > 0) this.deliver(chunk);
     } else if (chunk.length > 0) {
-      this.queued.push(chunk);
+      (this.queued ??= []).push(chunk);
     }
     if (end) {
       this.endQueued = true;
-      if (this.flowing === true && this.queued.length === 0) this.emitEnd();
+      if (this.flowing === true && this.queued === undefined) this.emitEnd();
     }
   }
 
   flush(): void {
     this.flushScheduled = false;
-    while (this.flowing === true && this.queued.length > 0) this.deliver(this.queued.shift()!);
-    if (this.flowing === true && this.queued.length === 0 && this.endQueued) this.emitEnd();
+    const queued = this.queued;
+    while (this.flowing === true && queued !== undefined && queued.length > 0) this.deliver(queued.shift()!);
+    if (queued !== undefined && queued.length === 0) this.queued = undefined;
+    if (this.flowing === true && this.queued === undefined && this.endQueued) this.emitEnd();
   }
 
   /** Bytes still waiting (their window is returned when the stream goes away). */
   discard(): number {
     let n = 0;
-    for (const c of this.queued) n += c.length;
-    this.queued = [];
+    for (const c of this.queued ?? []) n += c.length;
+    this.queued = undefined;
     return n;
+  }
+
+  private addEndListener(listener: EndListener): void {
+    if (this.endListener === undefined) this.endListener = listener;
+    else (this.moreEndListeners ??= []).push(listener);
   }
 
   private deliver(chunk: Buffer): void {
     this.owner.consumed(chunk.length);
-    for (const l of this.dataListeners) l.call(this, chunk);
+    this.dataListener?.call(this, chunk);
+    if (this.moreDataListeners !== undefined) for (const l of this.moreDataListeners) l.call(this, chunk);
   }
 
   private emitEnd(): void {
     if (this.readableEnded) return;
     this.readableEnded = true;
     this.endQueued = false;
-    for (const l of this.endListeners) l.call(this);
+    this.endListener?.call(this);
+    if (this.moreEndListeners !== undefined) for (const l of this.moreEndListeners) l.call(this);
   }
 }
 

@@ -8,11 +8,15 @@ import { DynamicTable } from './dynamic-table';
 import { huffmanEncode, huffmanEncodedLength } from './huffman';
 import { STATIC_COUNT, STATIC_NAME_INDEX, STATIC_PAIR_INDEX } from './static-table';
 
-/** Values that differ on nearly every request: indexing them would only churn the table. */
+/**
+ * Values that differ on nearly every request: indexing them would only churn the table.
+ * (`date` changes once a second and the route's `x-envoy-expected-rq-timeout-ms` not at all:
+ * both are indexed.)
+ */
 const NOT_INDEXED = new Set([
-  'content-length', 'date', 'etag', 'last-modified', 'if-modified-since', 'age', 'expires',
+  'content-length', 'etag', 'last-modified', 'if-modified-since', 'age', 'expires',
   'x-request-id', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid', 'traceparent', 'tracestate',
-  'grpc-timeout', 'x-envoy-expected-rq-timeout-ms', 'x-envoy-attempt-count', 'x-envoy-upstream-service-time',
+  'grpc-timeout', 'x-envoy-attempt-count', 'x-envoy-upstream-service-time',
   'grpc-message',
 ]);
 
