@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { ErrorCode } from '../h2/frames';
 import { H2Connection, type ConnectionHandler, type H2ConnectionOptions } from '../h2/h2-connection';
 import type { H2Stream } from '../h2/h2-stream';
-import type { HcmStats, HttpConnectionManager } from '../http/connection-manager';
+import type { HttpConnectionManager } from '../http/connection-manager';
 import { FrameDownstream, type FrameStreamObserver } from '../http/downstream-frame';
 import { PREMATURE_RESET_MIN_STREAM_LIFETIME_MS, PREMATURE_RESET_TOTAL_STREAM_COUNT } from '../http/downstream-limits';
 import { overloadManager } from '../overload/overload-manager';
@@ -116,10 +116,5 @@ export class FrameServerConnection implements ConnectionHandler, FrameStreamObse
   private abort(): void {
     this.aborted = true;
     this.conn.destroy(undefined);
-  }
-
-  /** For stats hooks that need the manager in force. */
-  get stats(): HcmStats {
-    return this.current().stats;
   }
 }

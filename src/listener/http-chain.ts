@@ -19,7 +19,7 @@ import { formatAddress } from '../snapshot/model';
 import { overloadManager } from '../overload/overload-manager';
 import { sniffCodec } from './codec-sniffer';
 import type { ConnectionFacts } from './connection-facts';
-import { FrameServerConnection } from './h2-frame-server';
+import { FrameServerConnection, type ConnectionEnds } from './h2-frame-server';
 import { USE_NODE_HTTP2 } from '../h2/core-choice';
 import { ErrorCode } from '../h2/frames';
 
@@ -32,11 +32,7 @@ function nodeH2Downstream(): typeof H2Downstream {
 }
 
 /** A connection's addresses, formatted once when it is accepted (read through Node's HTTP/2 socket proxy too). */
-interface Ends {
-  readonly local: string;
-  readonly remote: string;
-  readonly originalDst: string | undefined;
-}
+type Ends = ConnectionEnds;
 const kEnds = Symbol('legate.ends');
 const NO_ENDS: Ends = { local: '', remote: '', originalDst: undefined };
 
