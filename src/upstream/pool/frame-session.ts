@@ -1,6 +1,6 @@
 /**
  * One pooled upstream HTTP/2 connection on the frame-level core (src/h2), with the same
- * state machine and contract as the node:http2 PooledSession (see pooled-session.ts):
+ * state machine and contract as the node:http2 PooledSession (the shared part is SessionBase):
  *
  *   connecting ──TCP connect + peer SETTINGS──> ready ──GOAWAY / idle / drain / max_requests──> draining ──> closed
  *
@@ -8,84 +8,35 @@
  * PINGs, closes itself when idle, and tells its pool about each change.
  */
 import type { OutgoingHttpHeaders } from 'node:http2';
-import type * as net from 'node:net';
 import { ErrorCode } from '../../h2/frames';
 import { H2Connection, type ConnectionHandler } from '../../h2/h2-connection';
 import type { H2Stream, StreamHandler } from '../../h2/h2-stream';
-import type { PoolError } from './pool-error';
-import { connectFailureOf, connectSocket, requestLimitOf } from './session-common';
 import type { H2PoolEvents, SessionCloseReason } from './pool-events';
 import type { H2PoolOptions, PoolAddress } from './pool-options';
-import { ASSUMED_PEER_MAX_STREAMS } from './pool-options';
-import type { PoolSession, SessionFactory, SessionOwner, SessionState } from './pooled-session';
-import { POOL_TRACE, trace } from './trace';
+import type { PoolSession, SessionFactory, SessionOwner } from './pooled-session';
+import { SessionBase } from './session-common';
 
-/** After our GOAWAY and FIN, how long a peer may keep the connection before we drop it. */
-const FIN_WAIT_MS = 1000;
 const PING_PAYLOAD = Buffer.from('legateka');
 
 /** Placeholder until the pool's caller takes the stream (synchronously, before any frame can arrive). */
 const UNCLAIMED: StreamHandler = { onHeaders() {}, onData() {}, onReset() {}, onWritable() {} };
 
-let nextSessionId = 1_000_000;
-
-export class FramePooledSession implements PoolSession<H2Stream>, ConnectionHandler {
-  readonly id = nextSessionId++;
-  state: SessionState = 'connecting';
-  activeStreams = 0;
-  streamsOpened = 0;
-  streamLimit: number;
-  goawayLastStreamId = -1;
-  localAddress = '';
-  localPort = 0;
-  private endpoint: string | undefined;
-
+export class FramePooledSession extends SessionBase implements PoolSession<H2Stream>, ConnectionHandler {
   readonly conn: H2Connection;
-  private readonly socket: net.Socket;
-  private readonly requestLimit: number;
-  private readonly startedAt = Date.now();
-  private connectedAt = 0;
-  private tcpConnected = false;
-  private settingsReceived = false;
-  private timedOut = false;
-  private closeReason: SessionCloseReason | undefined;
-  private lastError: Error | undefined;
-  private connectTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private pingTimeoutTimer: NodeJS.Timeout | undefined;
-  private finWaitTimer: NodeJS.Timeout | undefined;
 
-  constructor(
-    address: PoolAddress,
-    private readonly label: string,
-    private readonly options: H2PoolOptions,
-    private readonly owner: SessionOwner,
-    private readonly events: H2PoolEvents,
-  ) {
-    this.streamLimit = Math.min(ASSUMED_PEER_MAX_STREAMS, options.maxConcurrentStreams);
-    this.requestLimit = requestLimitOf(options);
-    events.onConnectStart(this.id);
-    const socket = connectSocket(address, options);
-    this.socket = socket;
-    this.conn = new H2Connection(socket, 'client', {
+  constructor(address: PoolAddress, label: string, options: H2PoolOptions, owner: SessionOwner, events: H2PoolEvents) {
+    super(address, label, options, owner, events);
+    this.conn = new H2Connection(this.socket, 'client', {
       streamWindow: Math.min(options.initialStreamWindowSize, 2 ** 31 - 1),
       connectionWindow: Math.min(options.initialConnectionWindowSize, 2 ** 31 - 1),
       maxConcurrentStreams: 100,
       maxHeaderListSize: 256 * 1024,
     }, this);
-    socket.once('connect', this.onConnect);
-    socket.on('error', (err) => (this.lastError ??= err));
-    socket.on('finish', this.onSocketFinish);
-    this.connectTimer = setTimeout(this.onConnectTimeout, options.connectTimeoutMs).unref();
-  }
-
-  get localEndpoint(): string {
-    return (this.endpoint ??= `${this.localAddress}:${this.localPort}`);
-  }
-
-  hasCapacity(): boolean {
-    return this.state === 'ready' && this.activeStreams < this.streamLimit;
+    this.socket.once('connect', this.onConnect);
+    this.socket.on('error', (err) => (this.lastError ??= err));
   }
 
   open(headers: OutgoingHttpHeaders): H2Stream | undefined {
@@ -100,6 +51,7 @@ export class FramePooledSession implements PoolSession<H2Stream>, ConnectionHand
     return stream;
   }
 
+  /** Stops new streams: a connecting connection is closed, a ready one sends GOAWAY and ends after its last stream. */
   retire(reason: SessionCloseReason): void {
     if (this.state === 'closed') return;
     if (this.state === 'connecting') {
@@ -111,6 +63,7 @@ export class FramePooledSession implements PoolSession<H2Stream>, ConnectionHand
     this.closeIfIdle();
   }
 
+  /** Closes now; open streams fail (GOAWAY NO_ERROR for `pool_closed`, INTERNAL_ERROR otherwise). */
   destroy(reason: SessionCloseReason, message: string = reason): void {
     if (this.state === 'closed') return;
     this.closeReason ??= reason;
@@ -122,16 +75,7 @@ export class FramePooledSession implements PoolSession<H2Stream>, ConnectionHand
   // ---- ConnectionHandler ----
 
   onRemoteSettings(): void {
-    const limit = Math.min(this.conn.peerMaxConcurrentStreams, this.options.maxConcurrentStreams);
-    const raised = limit > this.streamLimit;
-    this.streamLimit = limit;
-    this.settingsReceived = true;
-    this.owner.onSessionSettings(this);
-    if (this.state === 'connecting') {
-      if (this.tcpConnected) this.becomeReady();
-    } else if (raised && this.state === 'ready') {
-      this.owner.onSessionCapacity(this);
-    }
+    this.notePeerSettings(this.conn.peerMaxConcurrentStreams);
   }
 
   onStreamClosed(): void {
@@ -144,10 +88,7 @@ export class FramePooledSession implements PoolSession<H2Stream>, ConnectionHand
   }
 
   onGoaway(lastStreamId: number, code: number): void {
-    const first = this.goawayLastStreamId === -1;
-    if (first || lastStreamId < this.goawayLastStreamId) this.goawayLastStreamId = lastStreamId;
-    if (first) this.events.onGoaway(this.id, code, lastStreamId);
-    this.markDraining('goaway');
+    this.noteGoaway(code, lastStreamId);
     if (code !== ErrorCode.NO_ERROR) {
       this.lastError ??= new Error(`GOAWAY with error code ${code}`);
       this.conn.destroy(undefined);
@@ -164,82 +105,38 @@ export class FramePooledSession implements PoolSession<H2Stream>, ConnectionHand
 
   onClose(error: Error | undefined): void {
     if (error !== undefined) this.lastError ??= error;
-    const previous = this.state;
-    this.state = 'closed';
-    clearTimeout(this.connectTimer);
+    this.noteClosed();
+  }
+
+  // ---- SessionBase hooks ----
+
+  protected abortConnect(): void {
+    this.conn.destroy(undefined);
+  }
+
+  protected onReady(): void {
+    this.scheduleKeepalive();
+    if (this.activeStreams === 0) this.armIdle();
+  }
+
+  protected clearTimers(): void {
     clearTimeout(this.idleTimer);
     clearTimeout(this.keepaliveTimer);
     clearTimeout(this.pingTimeoutTimer);
-    clearTimeout(this.finWaitTimer);
-    if (previous === 'connecting' || this.connectedAt === 0) {
-      let failure: PoolError | null = null;
-      if (this.closeReason === undefined) {
-        failure = connectFailureOf(this.timedOut, this.tcpConnected, this.lastError);
-        this.events.onConnectFail(this.id, failure);
-      }
-      this.owner.onSessionClosed(this, failure);
-      return;
-    }
-    const reason: SessionCloseReason = this.closeReason ?? (this.lastError !== undefined ? 'error' : 'remote_close');
-    if (POOL_TRACE) trace('pool', `${this.label} frame-session#${this.id} closed (${reason}) after ${this.streamsOpened} streams`);
-    this.events.onSessionClose({
-      sessionId: this.id,
-      reason,
-      activeStreams: this.activeStreams,
-      streamsOpened: this.streamsOpened,
-      lifetimeMs: Date.now() - this.connectedAt,
-      bytesRead: this.socket.bytesRead,
-      bytesWritten: this.socket.bytesWritten,
-      error: this.lastError,
-    });
-    this.owner.onSessionClosed(this, null);
+    this.idleTimer = this.keepaliveTimer = this.pingTimeoutTimer = undefined;
   }
 
   // ---- internals ----
 
   private readonly onConnect = (): void => {
-    if (this.state !== 'connecting') return;
-    this.tcpConnected = true;
-    this.localAddress = this.socket.localAddress ?? '';
-    this.localPort = this.socket.localPort ?? 0;
-    if (this.settingsReceived) this.becomeReady();
+    if (this.state === 'connecting') this.noteTcpConnected();
   };
 
-  private becomeReady(): void {
-    clearTimeout(this.connectTimer);
-    this.connectTimer = undefined;
-    this.state = 'ready';
-    this.connectedAt = Date.now();
-    this.events.onConnect(this.id, this.connectedAt - this.startedAt);
-    this.scheduleKeepalive();
-    if (this.activeStreams === 0) this.armIdle();
-    this.owner.onSessionCapacity(this);
-  }
-
-  private markDraining(reason: SessionCloseReason | undefined): void {
-    if (this.state !== 'ready' && this.state !== 'connecting') return;
-    this.state = 'draining';
-    if (reason !== undefined) this.closeReason ??= reason;
-    this.owner.onSessionDraining(this);
-  }
-
-  /** A draining connection with no streams left ends (FIN), bounded by FIN_WAIT_MS for the peer's. */
+  /** A draining connection with no streams left ends: GOAWAY written, then our FIN. */
   private closeIfIdle(): void {
     if (this.state !== 'draining' || this.activeStreams > 0 || this.conn.destroyed) return;
     this.conn.end();
   }
-
-  private readonly onSocketFinish = (): void => {
-    if (this.state === 'closed' || this.finWaitTimer !== undefined) return;
-    this.finWaitTimer = setTimeout(() => this.socket.destroy(), FIN_WAIT_MS).unref();
-  };
-
-  private readonly onConnectTimeout = (): void => {
-    this.connectTimer = undefined;
-    if (this.state !== 'connecting') return;
-    this.timedOut = true;
-    this.conn.destroy(undefined);
-  };
 
   private armIdle(): void {
     const timeout = this.options.idleTimeoutMs;

@@ -19,9 +19,8 @@
  * sends keepalive PINGs and closes itself when idle. It never queues requests: the pool does.
  */
 import * as http2 from 'node:http2';
-import type * as net from 'node:net';
 import { SessionDestroyedError, type PoolError } from './pool-error';
-import { connectFailureOf, connectSocket, requestLimitOf } from './session-common';
+import { SessionBase } from './session-common';
 import type { H2PoolEvents, SessionCloseReason } from './pool-events';
 import type { H2PoolOptions, PoolAddress } from './pool-options';
 import { POOL_TRACE, trace } from './trace';
@@ -29,15 +28,8 @@ import { POOL_TRACE, trace } from './trace';
 export type SessionState = 'connecting' | 'ready' | 'draining' | 'closed';
 
 export { ASSUMED_PEER_MAX_STREAMS } from './pool-options';
-import { ASSUMED_PEER_MAX_STREAMS } from './pool-options';
 
 
-/**
- * After a graceful close Node sends our FIN and then waits for the peer's before it emits
- * 'close'. A peer that never closes (e.g. it still believes refused streams are open) would keep
- * the session, and its slot under `maxSessions`, forever; after this grace we destroy the socket.
- */
-const FIN_WAIT_MS = 1000;
 
 /** What a request callback may read about the session its stream runs on. */
 export interface PooledSessionInfo {
@@ -119,38 +111,10 @@ function onPooledStreamResponse(this: TaggedStream): void {
  */
 function ignoreStreamError(): void {}
 
-let nextSessionId = 1;
-
-export class PooledSession implements PoolSession<http2.ClientHttp2Stream> {
-  readonly id = nextSessionId++;
-  /** See the state diagram at the top of this file. */
-  state: SessionState = 'connecting';
-  /** Invariant: equals the number of pool-opened streams whose 'close' has not yet fired; >= 0. */
-  activeStreams = 0;
-  streamsOpened = 0;
+export class PooledSession extends SessionBase implements PoolSession<http2.ClientHttp2Stream> {
   /** Streams whose 'close' fired after the session was destroyed (torn down with it). */
   private streamsLost = 0;
-  /**
-   * `min(peer SETTINGS_MAX_CONCURRENT_STREAMS, options.maxConcurrentStreams)`; the peer value is
-   * {@link ASSUMED_PEER_MAX_STREAMS} until its first SETTINGS arrive. May drop below `activeStreams`.
-   */
-  streamLimit: number;
-  goawayLastStreamId = -1;
-  localAddress = '';
-  localPort = 0;
-  private endpoint: string | undefined;
-
   private readonly session: http2.ClientHttp2Session;
-  private readonly socket: net.Socket;
-  private readonly requestLimit: number;
-  private readonly startedAt = Date.now();
-  private connectedAt = 0;
-  private tcpConnected = false;
-  private settingsReceived = false;
-  private timedOut = false;
-  private closeReason: SessionCloseReason | undefined;
-  private lastError: Error | undefined;
-  private connectTimer: NodeJS.Timeout | undefined;
   /** Idle timer is lazy: armed when streams drop to 0, checked (not cleared) when it fires. */
   private idleTimer: NodeJS.Timeout | undefined;
   private idleTimerMs = 0;
@@ -158,22 +122,10 @@ export class PooledSession implements PoolSession<http2.ClientHttp2Stream> {
   private idleSince = 0;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private pingTimeoutTimer: NodeJS.Timeout | undefined;
-  private finWaitTimer: NodeJS.Timeout | undefined;
 
-  constructor(
-    address: PoolAddress,
-    private readonly label: string,
-    private readonly options: H2PoolOptions,
-    private readonly owner: SessionOwner,
-    private readonly events: H2PoolEvents,
-  ) {
-    this.streamLimit = Math.min(ASSUMED_PEER_MAX_STREAMS, options.maxConcurrentStreams);
-    this.requestLimit = requestLimitOf(options);
-    events.onConnectStart(this.id);
-    if (POOL_TRACE) trace('pool', `${this.label} session#${this.id} connecting`);
-
-    const socket = connectSocket(address, options);
-    this.socket = socket;
+  constructor(address: PoolAddress, label: string, options: H2PoolOptions, owner: SessionOwner, events: H2PoolEvents) {
+    super(address, label, options, owner, events);
+    const socket = this.socket;
     this.session = http2.connect(authorityUrl(address, options.authority), {
       createConnection: () => socket,
       settings: { enablePush: false, initialWindowSize: options.initialStreamWindowSize },
@@ -183,13 +135,6 @@ export class PooledSession implements PoolSession<http2.ClientHttp2Stream> {
     this.session.on('goaway', this.onGoaway);
     this.session.on('error', this.onError);
     this.session.on('close', this.onClose);
-    socket.on('finish', this.onSocketFinish);
-    this.connectTimer = setTimeout(this.onConnectTimeout, options.connectTimeoutMs).unref();
-  }
-
-  /** True when a new stream may be opened now. */
-  hasCapacity(): boolean {
-    return this.state === 'ready' && this.activeStreams < this.streamLimit;
   }
 
   /**
@@ -272,61 +217,24 @@ export class PooledSession implements PoolSession<http2.ClientHttp2Stream> {
     this.owner.onSessionStreamClosed(this);
   }
 
-  /** `reason` undefined: the session is going away for a reason its 'error'/'close' will reveal. */
-  private markDraining(reason: SessionCloseReason | undefined): void {
-    if (this.state !== 'ready' && this.state !== 'connecting') return;
-    this.state = 'draining';
-    if (reason !== undefined) this.closeReason ??= reason;
-    if (POOL_TRACE) trace('pool', `${this.label} session#${this.id} draining (${reason ?? 'closing'}), ${this.activeStreams} active`);
-    this.owner.onSessionDraining(this);
-  }
-
   // === Node session events ===
-
-  get localEndpoint(): string {
-    // Read only after the session is ready, so the address and port are final by then.
-    return (this.endpoint ??= `${this.localAddress}:${this.localPort}`);
-  }
 
   /** Node's 'connect': the TCP connection is up and the HTTP/2 session set up (our SETTINGS queued). */
   private readonly onConnect = (): void => {
     if (this.state !== 'connecting') return;
-    this.tcpConnected = true;
-    this.localAddress = this.socket.localAddress ?? '';
-    this.localPort = this.socket.localPort ?? 0;
     if (this.options.initialConnectionWindowSize > 65_535) {
       this.session.setLocalWindowSize(this.options.initialConnectionWindowSize);
     }
-    if (POOL_TRACE) trace('pool', `${this.label} session#${this.id} TCP connected from ${this.localAddress}:${this.localPort}`);
-    if (this.settingsReceived) this.becomeReady();
+    this.noteTcpConnected();
   };
 
   private readonly onRemoteSettings = (settings: http2.Settings): void => {
-    const peer = settings.maxConcurrentStreams ?? 0xffff_ffff;
-    const limit = Math.min(peer, this.options.maxConcurrentStreams);
-    const raised = limit > this.streamLimit;
-    this.streamLimit = limit;
-    this.settingsReceived = true;
-    if (POOL_TRACE) trace('pool', `${this.label} session#${this.id} peer SETTINGS: max_concurrent_streams=${peer}, limit now ${limit}`);
-    this.owner.onSessionSettings(this);
-    if (this.state === 'connecting') {
-      if (this.tcpConnected) this.becomeReady();
-    } else if (raised && this.state === 'ready') {
-      this.owner.onSessionCapacity(this);
-    }
+    this.notePeerSettings(settings.maxConcurrentStreams ?? 0xffff_ffff);
   };
 
-  private becomeReady(): void {
-    clearTimeout(this.connectTimer);
-    this.connectTimer = undefined;
-    this.state = 'ready';
-    this.connectedAt = Date.now();
-    const connectMs = this.connectedAt - this.startedAt;
-    if (POOL_TRACE) trace('pool', `${this.label} session#${this.id} ready in ${connectMs} ms, stream limit ${this.streamLimit}`);
-    this.events.onConnect(this.id, connectMs);
+  protected onReady(): void {
     this.scheduleKeepalive();
     if (this.activeStreams === 0) this.armIdle();
-    this.owner.onSessionCapacity(this);
   }
 
   /**
@@ -334,11 +242,7 @@ export class PooledSession implements PoolSession<http2.ClientHttp2Stream> {
    * `session.destroy(ERR_HTTP2_SESSION_ERROR)`), and may emit it more than once per session.
    */
   private readonly onGoaway = (errorCode: number, lastStreamId: number): void => {
-    const first = this.goawayLastStreamId === -1;
-    if (first || lastStreamId < this.goawayLastStreamId) this.goawayLastStreamId = lastStreamId;
-    if (POOL_TRACE) trace('pool', `${this.label} session#${this.id} GOAWAY code=${errorCode} last_stream_id=${lastStreamId}`);
-    if (first) this.events.onGoaway(this.id, errorCode, lastStreamId);
-    this.markDraining('goaway');
+    this.noteGoaway(errorCode, lastStreamId);
   };
 
   private readonly onError = (err: Error): void => {
@@ -346,56 +250,19 @@ export class PooledSession implements PoolSession<http2.ClientHttp2Stream> {
     if (POOL_TRACE) trace('pool', `${this.label} session#${this.id} error: ${err.message}`);
   };
 
-  private readonly onConnectTimeout = (): void => {
-    this.connectTimer = undefined;
-    if (this.state !== 'connecting') return;
-    this.timedOut = true;
+  protected abortConnect(): void {
     this.destroyNow();
-  };
+  }
 
-  /** Our FIN is out (Node ended the socket after closing the session): bound the wait for the peer's. */
-  private readonly onSocketFinish = (): void => {
-    if (this.state === 'closed' || this.finWaitTimer !== undefined) return;
-    this.finWaitTimer = setTimeout(() => {
-      if (POOL_TRACE) trace('pool', `${this.label} session#${this.id} peer did not close within ${FIN_WAIT_MS} ms of our FIN; destroying socket`);
-      this.socket.destroy();
-    }, FIN_WAIT_MS).unref();
-  };
-
-  private readonly onClose = (): void => {
-    const previous = this.state;
-    this.state = 'closed';
-    clearTimeout(this.connectTimer);
+  protected clearTimers(): void {
     clearTimeout(this.idleTimer);
     clearTimeout(this.keepaliveTimer);
     clearTimeout(this.pingTimeoutTimer);
-    clearTimeout(this.finWaitTimer);
-    this.connectTimer = this.idleTimer = this.keepaliveTimer = this.pingTimeoutTimer = this.finWaitTimer = undefined;
+    this.idleTimer = this.keepaliveTimer = this.pingTimeoutTimer = undefined;
+  }
 
-    if (previous === 'connecting' || this.connectedAt === 0) {
-      let failure: PoolError | null = null;
-      if (this.closeReason === undefined) {
-        failure = connectFailureOf(this.timedOut, this.tcpConnected, this.lastError);
-        this.events.onConnectFail(this.id, failure);
-      }
-      if (POOL_TRACE) trace('pool', `${this.label} session#${this.id} closed before connecting: ${failure?.message ?? this.closeReason}`);
-      this.owner.onSessionClosed(this, failure);
-      return;
-    }
-
-    const reason: SessionCloseReason = this.closeReason ?? (this.lastError !== undefined ? 'error' : 'remote_close');
-    if (POOL_TRACE) trace('pool', `${this.label} session#${this.id} closed (${reason}) after ${this.streamsOpened} streams, ${this.activeStreams} active`);
-    this.events.onSessionClose({
-      sessionId: this.id,
-      reason,
-      activeStreams: this.activeStreams + this.streamsLost,
-      streamsOpened: this.streamsOpened,
-      lifetimeMs: Date.now() - this.connectedAt,
-      bytesRead: this.socket.bytesRead,
-      bytesWritten: this.socket.bytesWritten,
-      error: this.lastError,
-    });
-    this.owner.onSessionClosed(this, null);
+  private readonly onClose = (): void => {
+    this.noteClosed(this.streamsLost);
   };
 
   // === idle timeout ===
