@@ -47,6 +47,8 @@ export interface SoakResult {
   readonly samples: readonly SoakSample[];
   /** Median RSS over the second quarter of the run (after warm-up), in KiB. */
   readonly rssWarmKb: number;
+  /** Median RSS over the third quarter, in KiB. */
+  readonly rssThirdKb: number;
   /** Median RSS over the last quarter, in KiB. */
   readonly rssEndKb: number;
   /** Open fds once the load stopped and the clients closed, and before the load started. */
@@ -148,6 +150,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       connectionsOpened,
       samples,
       rssWarmKb: median(samples.slice(q, 2 * q).map((s) => s.rssKb)),
+      rssThirdKb: median(samples.slice(2 * q, 3 * q).map((s) => s.rssKb)),
       rssEndKb: median(samples.slice(samples.length - q).map((s) => s.rssKb)),
       fdsBefore,
       fdsAfter: fdCount(proxy.pid),

@@ -14,11 +14,17 @@ t.test(`soak: ${SECONDS} s of steady load`, async (t) => {
   t.ok(r.calls > 1000, `calls flowed (${r.calls} over ${r.connectionsOpened} connections)`);
   t.same(r.failures, [], 'no call failed');
   t.ok(r.connectionsOpened > 8, 'downstream connections were replaced during the run');
-  // V8 grows the young generation in steps of up to 16 MiB (its semi-spaces), and on a loaded
-  // machine one such step can land after the warm-up window: a leak is growth past both bounds.
-  const growth = (r.rssEndKb - r.rssWarmKb) / r.rssWarmKb;
-  const grownMiB = (r.rssEndKb - r.rssWarmKb) / 1024;
-  t.ok(growth < 0.1 || grownMiB < 16, `RSS growth after warm-up < 10% or < 16 MiB (${(r.rssWarmKb / 1024).toFixed(1)} → ${(r.rssEndKb / 1024).toFixed(1)} MiB, ${(growth * 100).toFixed(1)}%)`);
+  // RSS stops growing: over the second half of the run it grows under 10%. (V8 sizes its heap in
+  // steps; on a loaded machine a step of ~16 MiB can land after the second quarter of a short
+  // run, so the short form compares the last two quarters; runs of 2 minutes or more also
+  // compare against the second quarter.)
+  const mib = (kb: number): string => (kb / 1024).toFixed(1);
+  const lateGrowth = (r.rssEndKb - r.rssThirdKb) / r.rssThirdKb;
+  t.ok(lateGrowth < 0.1, `RSS growth over the last quarter < 10% (${mib(r.rssThirdKb)} → ${mib(r.rssEndKb)} MiB, ${(lateGrowth * 100).toFixed(1)}%; ${mib(r.rssWarmKb)} MiB in the second quarter)`);
+  if (SECONDS >= 120) {
+    const growth = (r.rssEndKb - r.rssWarmKb) / r.rssWarmKb;
+    t.ok(growth < 0.1, `RSS growth after warm-up < 10% (${mib(r.rssWarmKb)} → ${mib(r.rssEndKb)} MiB, ${(growth * 100).toFixed(1)}%)`);
+  }
   t.ok(r.fdsAfter <= r.fdsBefore + 2, `no file descriptor leak (${r.fdsBefore} before the load, ${r.fdsAfter} after)`);
   t.equal(r.downstreamCxAfter, 0, 'every downstream connection was closed');
   t.ok(r.upstreamCxAfter <= 2, `upstream connections stay pooled, not piled up (${r.upstreamCxAfter} open)`);
