@@ -14,14 +14,13 @@
  *
  * Needs root, iptables and iproute2; skipped otherwise (as iptables-netns.test.ts).
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { repoRoot } from '../fakes/repo-root';
-import { exec, must, PEER, PROXY_UID, startIn } from './netns-harness';
+import { exec, must, PEER, PROXY_UID, startIn, whyNetnsUnavailable } from './netns-harness';
 
 const POD = '10.77.0.2';
 const PROVIDERS = ['10.77.0.3', '10.77.0.4'];
@@ -32,34 +31,7 @@ const APP_PORT = 8080;
 const RAW_PORT = 7000;
 const APP_TCP_PORT = 7001;
 
-function whyNotRunnable(): string | false {
-  if (process.platform !== 'linux') return 'network namespaces need Linux';
-  if (process.getuid?.() !== 0) return 'needs root (creates network namespaces, programs iptables, runs Legate as uid 1337); CI runs it as root';
-  for (const tool of ['ip', 'iptables', 'iptables-save', 'iptables-restore', 'setpriv']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool} || test -x /usr/sbin/${tool} || test -x /sbin/${tool}`], { stdio: 'ignore' });
-    } catch {
-      return `${tool} not installed (Debian packages iptables, iproute2, util-linux)`;
-    }
-  }
-  try {
-    const probe = `lgt-probe-${randomBytes(3).toString('hex')}`;
-    execFileSync('ip', ['netns', 'add', probe], { stdio: 'ignore' });
-    execFileSync('ip', ['netns', 'del', probe], { stdio: 'ignore' });
-  } catch {
-    return 'cannot create network namespaces here (ip netns add failed)';
-  }
-  // Legate runs as uid 1337: it must be able to read the checkout (a clone under a 0700 temp dir is not).
-  try {
-    execFileSync('setpriv', [`--reuid=${PROXY_UID}`, `--regid=${PROXY_UID}`, '--clear-groups', 'test', '-r', path.join(repoRoot(), 'node_modules', 'tap', 'package.json')], { stdio: 'ignore' });
-    execFileSync('setpriv', [`--reuid=${PROXY_UID}`, `--regid=${PROXY_UID}`, '--clear-groups', 'test', '-r', path.join(repoRoot(), 'dist', 'src', 'native', 'original-dst.node')], { stdio: 'ignore' });
-  } catch {
-    return `uid ${PROXY_UID} cannot read this checkout (or the SO_ORIGINAL_DST addon is not built), so Legate cannot run as the proxy user here`;
-  }
-  return false;
-}
-
-const skip = whyNotRunnable();
+const skip = whyNetnsUnavailable();
 
 /** A hub namespace with a bridge; every other namespace gets one veth on it. */
 async function makeNetwork(t: Test): Promise<{ ns: (name: string) => string }> {
