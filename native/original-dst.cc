@@ -39,16 +39,24 @@ napi_value ThrowErrno(napi_env env, const char* what, int err) {
   return nullptr;
 }
 
-// originalDst(fd, family) -> [address, port] | null (null: the connection was not redirected).
-napi_value OriginalDst(napi_env env, napi_callback_info info) {
+// Reads the (fd, family) arguments both functions take; throws `usage` as a TypeError if they are bad.
+bool ReadFdAndFamily(napi_env env, napi_callback_info info, const char* usage, int32_t* fd, int32_t* family) {
   size_t argc = 2;
   napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  int32_t fd = -1, family = 4;
-  if (argc < 2 || !ReadInt(env, argv[0], &fd) || !ReadInt(env, argv[1], &family) || fd < 0) {
-    napi_throw_type_error(env, nullptr, "originalDst(fd, family): fd must be a non-negative integer and family 4 or 6");
-    return nullptr;
+  *fd = -1;
+  *family = 4;
+  if (argc < 2 || !ReadInt(env, argv[0], fd) || !ReadInt(env, argv[1], family) || *fd < 0) {
+    napi_throw_type_error(env, nullptr, usage);
+    return false;
   }
+  return true;
+}
+
+// originalDst(fd, family) -> [address, port] | null (null: the connection was not redirected).
+napi_value OriginalDst(napi_env env, napi_callback_info info) {
+  int32_t fd, family;
+  if (!ReadFdAndFamily(env, info, "originalDst(fd, family): fd must be a non-negative integer and family 4 or 6", &fd, &family)) return nullptr;
   sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
   socklen_t len = sizeof ss;
@@ -88,14 +96,8 @@ napi_value OriginalDst(napi_env env, napi_callback_info info) {
 
 // setTransparent(fd, family): IP_TRANSPARENT (or IPV6_TRANSPARENT) on, for TPROXY listeners.
 napi_value SetTransparent(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  int32_t fd = -1, family = 4;
-  if (argc < 2 || !ReadInt(env, argv[0], &fd) || !ReadInt(env, argv[1], &family) || fd < 0) {
-    napi_throw_type_error(env, nullptr, "setTransparent(fd, family): fd must be a non-negative integer and family 4 or 6");
-    return nullptr;
-  }
+  int32_t fd, family;
+  if (!ReadFdAndFamily(env, info, "setTransparent(fd, family): fd must be a non-negative integer and family 4 or 6", &fd, &family)) return nullptr;
   int on = 1;
   int rc = family == 6 ? setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &on, sizeof on)
                        : setsockopt(fd, SOL_IP, IP_TRANSPARENT, &on, sizeof on);
