@@ -45,20 +45,11 @@ export class FramePooledSession extends SessionBase implements PoolSession<H2Str
       return undefined;
     }
     const stream = this.conn.request(headers, UNCLAIMED, false);
-    this.activeStreams++;
-    this.streamsOpened++;
-    if (this.streamsOpened >= this.requestLimit) this.retire('max_requests');
+    this.noteStreamOpened();
     return stream;
   }
 
-  /** Stops new streams: a connecting connection is closed, a ready one sends GOAWAY and ends after its last stream. */
-  retire(reason: SessionCloseReason): void {
-    if (this.state === 'closed') return;
-    if (this.state === 'connecting') {
-      this.destroy(reason);
-      return;
-    }
-    this.markDraining(reason);
+  protected closeGracefully(): void {
     this.conn.goaway(ErrorCode.NO_ERROR);
     this.closeIfIdle();
   }

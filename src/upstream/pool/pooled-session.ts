@@ -160,27 +160,16 @@ export class PooledSession extends SessionBase implements PoolSession<http2.Clie
       }
       throw err;
     }
-    this.activeStreams++;
-    this.streamsOpened++;
     stream[kPooledSession] = this;
     stream.on('close', onPooledStreamClose);
     stream.on('response', onPooledStreamResponse);
     stream.on('error', ignoreStreamError);
-    if (this.streamsOpened >= this.requestLimit) this.retire('max_requests');
+    this.noteStreamOpened();
     return stream;
   }
 
-  /**
-   * Stops new streams and closes once open streams finish: a connecting session is destroyed, a
-   * ready one sends GOAWAY (Node's `session.close()`) and closes after its last stream.
-   */
-  retire(reason: SessionCloseReason): void {
-    if (this.state === 'closed') return;
-    if (this.state === 'connecting') {
-      this.destroy(reason);
-      return;
-    }
-    this.markDraining(reason);
+  /** Node's `session.close()`: GOAWAY, then close after the last stream. */
+  protected closeGracefully(): void {
     if (!this.session.closed) this.session.close();
   }
 

@@ -88,8 +88,31 @@ export abstract class SessionBase implements PoolSession<unknown> {
   }
 
   abstract open(headers: OutgoingHttpHeaders, options: unknown): unknown;
-  abstract retire(reason: SessionCloseReason): void;
   abstract destroy(reason: SessionCloseReason, message?: string): void;
+
+  /**
+   * Stops new streams and closes once open streams finish: a connecting session is destroyed, a
+   * ready one sends GOAWAY and closes after its last stream.
+   */
+  retire(reason: SessionCloseReason): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'connecting') {
+      this.destroy(reason);
+      return;
+    }
+    this.markDraining(reason);
+    this.closeGracefully();
+  }
+
+  /** GOAWAY, then close when the last stream is done. */
+  protected abstract closeGracefully(): void;
+
+  /** A stream was opened: counted, and the session retires at max_requests_per_connection. */
+  protected noteStreamOpened(): void {
+    this.activeStreams++;
+    this.streamsOpened++;
+    if (this.streamsOpened >= this.requestLimit) this.retire('max_requests');
+  }
 
   /** The connect timer fired before the session was ready: close it now (reported as `connect_timeout`). */
   protected abstract abortConnect(): void;
