@@ -120,6 +120,12 @@ class FrameRequestBody implements RequestBody {
   }
 }
 
+/** Whether a header object has any field (without building the key array Object.keys would). */
+function hasField(headers: OutgoingHttpHeaders): boolean {
+  for (const _ in headers) return true;
+  return false;
+}
+
 function flushBody(body: FrameRequestBody): void {
   body.flush();
 }
@@ -179,7 +185,7 @@ export class FrameDownstream implements Downstream, StreamHandler {
   end(trailers: OutgoingHttpHeaders | undefined): void {
     if (this.closed) return;
     // gRPC: trailers always (an empty HEADERS frame with END_STREAM is valid when the upstream sent none).
-    if (this.expectTrailers || (trailers !== undefined && Object.keys(trailers).length > 0)) this.conn.sendTrailers(this.stream, trailers ?? EMPTY_TRAILERS);
+    if (this.expectTrailers || (trailers !== undefined && hasField(trailers))) this.conn.sendTrailers(this.stream, trailers ?? EMPTY_TRAILERS);
     else this.conn.sendData(this.stream, EMPTY, true);
     this.finishResponse();
   }
