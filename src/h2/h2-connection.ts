@@ -17,6 +17,7 @@ import {
 } from './frames';
 import { BlockKind, encodeHeaders, headersFromFields } from './header-block';
 import { H2Stream, type StreamHandler } from './h2-stream';
+import { StreamTable } from './stream-table';
 import { HpackDecoder, HpackError } from './hpack/hpack-decoder';
 import { HpackEncoder } from './hpack/hpack-encoder';
 
@@ -69,7 +70,7 @@ const EMPTY = Buffer.alloc(0);
 const SOCKET_BACKLOG_LIMIT = 1024 * 1024;
 
 export class H2Connection {
-  readonly streams = new Map<number, H2Stream>();
+  readonly streams = new StreamTable();
   private readonly writer: FrameWriter;
   private readonly decoder: HpackDecoder;
   private readonly encoder = new HpackEncoder();
@@ -157,7 +158,7 @@ export class H2Connection {
     this.nextStreamId += 2;
     const stream = new H2Stream(id, handler, this.peerInitialWindow, this.options.streamWindow);
     stream.connection = this;
-    this.streams.set(id, stream);
+    this.streams.add(stream);
     this.sendHeaderBlock(stream, headers, endStream);
     return stream;
   }
@@ -267,7 +268,7 @@ export class H2Connection {
     if (this.destroyed) return;
     this.destroyed = true;
     this.writer.flush();
-    for (const stream of this.streams.values()) {
+    for (const stream of this.streams.toArray()) {
       stream.closed = true;
       stream.handler.onReset(stream, ErrorCode.CANCEL, true);
       this.handler.onStreamClosed?.(stream);
@@ -287,19 +288,20 @@ export class H2Connection {
   }
 
   private sendHeaderBlock(stream: H2Stream, headers: OutgoingHttpHeaders, endStream: boolean): void {
-    let block = encodeHeaders(this.encoder, headers);
+    const length = encodeHeaders(this.encoder, headers);
+    let block = this.encoder.buffer;
     // The encoder reuses its buffer; a block long enough for the writer to queue by reference
     // must be copied before the next block is encoded.
-    if (block.length >= 1024) block = Buffer.from(block);
+    if (length >= 1024) block = Buffer.from(block.subarray(0, length));
     const max = this.peerMaxFrameSize;
     const flags = endStream ? Flag.END_STREAM : 0;
-    if (block.length <= max) {
-      this.writer.frame(FrameType.HEADERS, flags | Flag.END_HEADERS, stream.id, block);
+    if (length <= max) {
+      this.writer.frame(FrameType.HEADERS, flags | Flag.END_HEADERS, stream.id, block, 0, length);
     } else {
       this.writer.frame(FrameType.HEADERS, flags, stream.id, block, 0, max);
-      for (let at = max; at < block.length; at += max) {
-        const end = Math.min(at + max, block.length);
-        this.writer.frame(FrameType.CONTINUATION, end === block.length ? Flag.END_HEADERS : 0, stream.id, block, at, end);
+      for (let at = max; at < length; at += max) {
+        const end = Math.min(at + max, length);
+        this.writer.frame(FrameType.CONTINUATION, end === length ? Flag.END_HEADERS : 0, stream.id, block, at, end);
       }
     }
     const status = headers[':status'];
@@ -376,7 +378,7 @@ export class H2Connection {
     if (stream.closed) return;
     stream.closed = true;
     stream.pending = undefined;
-    this.streams.delete(stream.id);
+    this.streams.delete(stream);
     if (stream.rstCode === undefined) stream.handler.onComplete?.(stream);
     this.handler.onStreamClosed?.(stream);
   }
@@ -419,34 +421,27 @@ export class H2Connection {
 
   private onSocketData(chunk: Buffer): void {
     if (this.destroyed) return;
-    let buf = chunk;
-    if (this.buffered !== undefined) {
-      buf = Buffer.concat([this.buffered, chunk]);
-      this.buffered = undefined;
-    }
-    let pos = 0;
     try {
-      if (this.prefaceLeft > 0) {
-        const at = CLIENT_PREFACE.length - this.prefaceLeft;
-        const n = Math.min(this.prefaceLeft, buf.length);
-        if (buf.compare(CLIENT_PREFACE, at, at + n, 0, n) !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'invalid connection preface');
-        this.prefaceLeft -= n;
-        pos = n;
-      }
-      while (buf.length - pos >= FRAME_HEADER_LENGTH) {
-        const length = (buf[pos]! << 16) | (buf[pos + 1]! << 8) | buf[pos + 2]!;
-        if (length > (this.options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE)) {
-          throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, `frame of ${length} bytes exceeds SETTINGS_MAX_FRAME_SIZE`);
-        }
-        if (buf.length - pos < FRAME_HEADER_LENGTH + length) break;
-        const type = buf[pos + 3]!;
-        const flags = buf[pos + 4]!;
-        const streamId = buf.readUInt32BE(pos + 5) & 0x7fffffff;
-        const start = pos + FRAME_HEADER_LENGTH;
-        pos = start + length;
-        this.onFrame(type, flags, streamId, buf, start, pos);
+      let from = 0;
+      const head = this.buffered;
+      if (head !== undefined) {
+        // A frame straddles the reads: join only that frame's bytes, then read on in `chunk`
+        // itself (copying all of every read behind a partial frame cost a copy per read).
+        this.buffered = undefined;
+        const take = bytesToFinishFrame(head, chunk);
+        const joined = Buffer.concat([head, take === chunk.length ? chunk : chunk.subarray(0, take)]);
+        const used = this.readFrames(joined, 0);
         if (this.destroyed) return;
+        if (used < joined.length) {
+          // Still short of a whole frame (then all of `chunk` was taken).
+          this.buffered = joined.subarray(used);
+          return;
+        }
+        from = take;
       }
+      const pos = this.readFrames(chunk, from);
+      if (this.destroyed) return;
+      if (pos < chunk.length) this.buffered = chunk.subarray(pos);
     } catch (err) {
       if (err instanceof ConnectionError) {
         this.fail(err.code, err.message);
@@ -454,7 +449,32 @@ export class H2Connection {
       }
       throw err;
     }
-    if (pos < buf.length) this.buffered = buf.subarray(pos);
+  }
+
+  /** Reads the whole frames in `buf` from `pos` (the preface first, if owed); returns where the first incomplete one starts. */
+  private readFrames(buf: Buffer, pos: number): number {
+    if (this.prefaceLeft > 0) {
+      const at = CLIENT_PREFACE.length - this.prefaceLeft;
+      const n = Math.min(this.prefaceLeft, buf.length - pos);
+      if (buf.compare(CLIENT_PREFACE, at, at + n, pos, pos + n) !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'invalid connection preface');
+      this.prefaceLeft -= n;
+      pos += n;
+    }
+    while (buf.length - pos >= FRAME_HEADER_LENGTH) {
+      const length = (buf[pos]! << 16) | (buf[pos + 1]! << 8) | buf[pos + 2]!;
+      if (length > (this.options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE)) {
+        throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, `frame of ${length} bytes exceeds SETTINGS_MAX_FRAME_SIZE`);
+      }
+      if (buf.length - pos < FRAME_HEADER_LENGTH + length) break;
+      const type = buf[pos + 3]!;
+      const flags = buf[pos + 4]!;
+      const streamId = buf.readUInt32BE(pos + 5) & 0x7fffffff;
+      const start = pos + FRAME_HEADER_LENGTH;
+      pos = start + length;
+      this.onFrame(type, flags, streamId, buf, start, pos);
+      if (this.destroyed) return pos;
+    }
+    return pos;
   }
 
   private onFrame(type: number, flags: number, id: number, buf: Buffer, start: number, end: number): void {
@@ -602,7 +622,7 @@ export class H2Connection {
       }
       if (id <= this.lastPeerStreamId) throw new ConnectionError(ErrorCode.STREAM_CLOSED, `HEADERS on closed stream ${id}`);
       this.lastPeerStreamId = id;
-      this.openPeerStream(id, decoded.fields, decoded.overLimit, endStream);
+      this.openPeerStream(id, decoded.fields, decoded.count, decoded.overLimit, endStream);
       return;
     }
     if (stream.remoteEnded) {
@@ -620,7 +640,7 @@ export class H2Connection {
       stream.handler.onReset(stream, ErrorCode.PROTOCOL_ERROR, false);
       return;
     }
-    const headers = headersFromFields(decoded.fields, trailers ? BlockKind.Trailers : this.isServer ? BlockKind.Request : BlockKind.Response);
+    const headers = headersFromFields(decoded.fields, decoded.count, trailers ? BlockKind.Trailers : this.isServer ? BlockKind.Request : BlockKind.Response);
     if (typeof headers === 'string') {
       this.resetStream(stream, ErrorCode.PROTOCOL_ERROR);
       stream.handler.onReset(stream, ErrorCode.PROTOCOL_ERROR, false);
@@ -650,7 +670,7 @@ export class H2Connection {
     if (endStream && stream.localEnded) this.removeStream(stream);
   }
 
-  private openPeerStream(id: number, fields: string[], overLimit: boolean, endStream: boolean): void {
+  private openPeerStream(id: number, fields: readonly string[], count: number, overLimit: boolean, endStream: boolean): void {
     const refuse = (code: ErrorCode): void => this.controlFrame(FrameType.RST_STREAM, 0, id, u32(code));
     if (this.goawaySent) return refuse(ErrorCode.REFUSED_STREAM);
     if (this.streams.size >= this.options.maxConcurrentStreams) return refuse(ErrorCode.REFUSED_STREAM);
@@ -660,12 +680,12 @@ export class H2Connection {
       return refuse(ErrorCode.INTERNAL_ERROR);
     }
     this.streamsOpened += 1;
-    if (this.exceedsHeaderLimits(fields)) {
+    if (this.exceedsHeaderLimits(fields, count)) {
       // Envoy's codec fails the header callback; the stream is reset with INTERNAL_ERROR.
       this.handler.onBadRequest?.('header list too large');
       return refuse(ErrorCode.INTERNAL_ERROR);
     }
-    const headers = headersFromFields(fields, BlockKind.Request);
+    const headers = headersFromFields(fields, count, BlockKind.Request);
     if (typeof headers === 'string') {
       this.handler.onBadRequest?.(headers);
       return refuse(ErrorCode.PROTOCOL_ERROR);
@@ -674,18 +694,18 @@ export class H2Connection {
     stream.connection = this;
     stream.headersReceived = true;
     stream.declaredLength = declaredLength(headers);
-    this.streams.set(id, stream);
+    this.streams.add(stream);
     if (endStream) stream.remoteEnded = true;
     this.handler.onStream?.(stream, headers, endStream);
   }
 
   /** Envoy's header-map limits: field count, and the sum of name and value lengths. */
-  private exceedsHeaderLimits(fields: readonly string[]): boolean {
+  private exceedsHeaderLimits(fields: readonly string[], count: number): boolean {
     const { maxHeadersCount, maxHeaderBytes } = this.options;
-    if (maxHeadersCount !== undefined && fields.length / 2 > maxHeadersCount) return true;
+    if (maxHeadersCount !== undefined && count / 2 > maxHeadersCount) return true;
     if (maxHeaderBytes === undefined) return false;
     let bytes = 0;
-    for (let i = 0; i < fields.length; i++) bytes += fields[i]!.length;
+    for (let i = 0; i < count; i++) bytes += fields[i]!.length;
     return bytes > maxHeaderBytes;
   }
 
@@ -723,7 +743,7 @@ export class H2Connection {
           if (value > MAX_WINDOW) throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'SETTINGS_INITIAL_WINDOW_SIZE above 2^31-1');
           const delta = value - this.peerInitialWindow;
           this.peerInitialWindow = value;
-          for (const s of this.streams.values()) s.sendWindow += delta;
+          for (const s of this.streams.toArray()) s.sendWindow += delta;
           break;
         }
         case Setting.MAX_FRAME_SIZE:
@@ -757,7 +777,7 @@ export class H2Connection {
     const code = buf.readUInt32BE(start + 4);
     this.goawayReceived = last;
     // Streams the peer never processed: safe to retry elsewhere.
-    for (const stream of [...this.streams.values()]) {
+    for (const stream of this.streams.toArray()) {
       if (stream.id > last && (stream.id & 1) === (this.isServer ? 0 : 1)) {
         stream.rstCode = ErrorCode.REFUSED_STREAM;
         this.removeStream(stream);
@@ -794,6 +814,21 @@ export class H2Connection {
       if (this.drainStream(stream)) this.blocked = this.blocked.filter((s) => s !== stream);
     }
   }
+}
+
+/**
+ * How many bytes of `next` complete the frame begun in `head` (a partial frame, possibly a
+ * partial frame header): all of `next` when that is not enough.
+ */
+function bytesToFinishFrame(head: Buffer, next: Buffer): number {
+  if (head.length + next.length < FRAME_HEADER_LENGTH) return next.length;
+  const length = (byteOf(head, next, 0) << 16) | (byteOf(head, next, 1) << 8) | byteOf(head, next, 2);
+  return Math.min(next.length, FRAME_HEADER_LENGTH + length - head.length);
+}
+
+/** Byte `i` of `head` followed by `next`. */
+function byteOf(head: Buffer, next: Buffer, i: number): number {
+  return i < head.length ? head[i]! : next[i - head.length]!;
 }
 
 function u32(value: number): Buffer {

@@ -6,7 +6,7 @@
  * And the reverse: a header object → fields for the encoder.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
-import type { HpackEncoder } from './hpack/hpack-encoder';
+import { nameInfo, type HpackEncoder } from './hpack/hpack-encoder';
 
 /** What kind of header block is being read. */
 export const enum BlockKind {
@@ -49,15 +49,15 @@ function checkName(name: string): string | undefined {
 }
 
 /**
- * Builds the header object from `fields` (name, value, name, value, ...). Returns a string
+ * Builds the header object from the first `count` entries of `fields` (name, value, name, value, ...). Returns a string
  * naming what is malformed instead when the block breaks a rule (a stream error).
  * Repeated fields are joined as node:http2 joins them: `cookie` with "; ", `set-cookie` kept
  * as an array, others with ", ".
  */
-export function headersFromFields(fields: readonly string[], kind: BlockKind): IncomingHttpHeaders | string {
+export function headersFromFields(fields: readonly string[], count: number, kind: BlockKind): IncomingHttpHeaders | string {
   const headers = new (HeaderObject as unknown as new () => IncomingHttpHeaders)();
   let regularSeen = false;
-  for (let i = 0; i < fields.length; i += 2) {
+  for (let i = 0; i < count; i += 2) {
     const name = fields[i]!;
     const value = fields[i + 1]!;
     if (name.length === 0) return 'empty header name';
@@ -106,21 +106,30 @@ function isDecimal(value: string): boolean {
   return true;
 }
 
-/** Encodes a header object: pseudo-headers first, arrays as repeated fields, undefined skipped. */
-export function encodeHeaders(encoder: HpackEncoder, headers: OutgoingHttpHeaders): Buffer {
+/**
+ * Encodes a header object: pseudo-headers first, arrays as repeated fields, undefined skipped.
+ * The block is `encoder.buffer[0, length)`, valid until the encoder's next block.
+ */
+export function encodeHeaders(encoder: HpackEncoder, headers: OutgoingHttpHeaders): number {
   encoder.begin();
+  let regular = false;
   for (const name in headers) {
-    if (name.charCodeAt(0) !== 0x3a) continue;
+    if (name.charCodeAt(0) !== 0x3a) {
+      regular = true;
+      continue;
+    }
     const v = headers[name];
     if (v !== undefined) encoder.field(name, String(v));
   }
-  for (const name in headers) {
-    if (name.charCodeAt(0) === 0x3a) continue;
-    const v = headers[name];
-    if (v === undefined) continue;
-    const lower = name.toLowerCase();
-    if (Array.isArray(v)) for (const item of v) encoder.field(lower, item);
-    else encoder.field(lower, typeof v === 'string' ? v : String(v));
+  if (regular) {
+    for (const name in headers) {
+      if (name.charCodeAt(0) === 0x3a) continue;
+      const v = headers[name];
+      if (v === undefined) continue;
+      const info = nameInfo(name);
+      if (Array.isArray(v)) for (const item of v) encoder.fieldOf(info, item);
+      else encoder.fieldOf(info, typeof v === 'string' ? v : String(v));
+    }
   }
-  return encoder.end();
+  return encoder.length;
 }

@@ -14,8 +14,13 @@ export class HpackError extends Error {}
 
 /** What one block decoded to. */
 export interface DecodedBlock {
-  /** name0, value0, name1, value1, ... in wire order. */
+  /**
+   * name0, value0, name1, value1, ... in wire order: the first `count` entries. The array is
+   * reused from block to block and never shortened (emptying an array frees its storage, and
+   * refilling it allocates again on every block).
+   */
   readonly fields: string[];
+  count: number;
   /** Header list size as SETTINGS_MAX_HEADER_LIST_SIZE counts it (32 + name + value per field). */
   listSize: number;
   /** True when `listSize` passed the limit: `fields` is incomplete and the block must be refused. */
@@ -27,7 +32,7 @@ export class HpackDecoder {
   private scratch = Buffer.allocUnsafe(4096);
   /** Read position inside the block being decoded. */
   private pos = 0;
-  private readonly result: DecodedBlock = { fields: [], listSize: 0, overLimit: false };
+  private readonly result: DecodedBlock = { fields: [], count: 0, listSize: 0, overLimit: false };
 
   /** @param maxTableSize the SETTINGS_HEADER_TABLE_SIZE we advertise (the peer may not exceed it). */
   constructor(private readonly maxTableSize = 4096) {
@@ -41,7 +46,8 @@ export class HpackDecoder {
   decode(buf: Buffer, start: number, end: number, maxListSize: number): DecodedBlock {
     // One result object and fields array, reused: the caller reads them before the next block.
     const result = this.result;
-    result.fields.length = 0;
+    const fields = result.fields;
+    let count = 0;
     result.listSize = 0;
     result.overLimit = false;
     this.pos = start;
@@ -74,8 +80,12 @@ export class HpackDecoder {
       sawField = true;
       result.listSize += ENTRY_OVERHEAD + name.length + value.length;
       if (result.listSize > maxListSize) result.overLimit = true;
-      else result.fields.push(name, value);
+      else {
+        fields[count++] = name;
+        fields[count++] = value;
+      }
     }
+    result.count = count;
     return result;
   }
 

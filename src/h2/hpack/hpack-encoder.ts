@@ -23,6 +23,45 @@ const NOT_INDEXED = new Set([
 /** Credentials: never indexed, here nor by any intermediary after us (§7.1.3). */
 const NEVER_INDEXED = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
 
+const enum Indexing {
+  Incremental,
+  Not,
+  Never,
+}
+
+/** What the encoder needs to know about a header name, independent of any connection's table. */
+export interface NameInfo {
+  /** The name as it goes on the wire (lower-case). */
+  readonly wire: string;
+  /** First static-table index with this name, or 0. */
+  readonly staticIndex: number;
+  /** Static entries with this name, by value. */
+  readonly staticPairs: ReadonlyMap<string, number> | undefined;
+  readonly indexing: Indexing;
+}
+
+/**
+ * Names seen so far, as given (any case) → what the encoder needs: one lookup per field instead
+ * of one per table and policy, and no lower-casing per request. Bounded like the decoder's
+ * valid-name cache, so random names from a peer cannot grow it.
+ */
+const nameInfos = new Map<string, NameInfo>();
+const NAME_INFOS_MAX = 4096;
+
+export function nameInfo(name: string): NameInfo {
+  let info = nameInfos.get(name);
+  if (info !== undefined) return info;
+  const wire = name.toLowerCase();
+  info = {
+    wire,
+    staticIndex: STATIC_NAME_INDEX.get(wire) ?? 0,
+    staticPairs: STATIC_PAIR_INDEX.get(wire),
+    indexing: NEVER_INDEXED.has(wire) ? Indexing.Never : NOT_INDEXED.has(wire) ? Indexing.Not : Indexing.Incremental,
+  };
+  if (nameInfos.size < NAME_INFOS_MAX) nameInfos.set(name, info);
+  return info;
+}
+
 /** The dynamic table's entries of one name. */
 interface NameEntries {
   newest: number;
@@ -71,8 +110,14 @@ export class HpackEncoder {
 
   /** Adds one field; `name` must be lower-case. */
   field(name: string, value: string): void {
+    this.fieldOf(nameInfo(name), value);
+  }
+
+  /** Adds one field whose name is described by `info` (see {@link nameInfo}). */
+  fieldOf(info: NameInfo, value: string): void {
+    const name = info.wire;
     this.ensure(name.length + value.length + 16);
-    const staticPair = STATIC_PAIR_INDEX.get(name)?.get(value);
+    const staticPair = info.staticPairs?.get(value);
     if (staticPair !== undefined) {
       this.writeInt(0x80, 7, staticPair);
       return;
@@ -83,10 +128,10 @@ export class HpackEncoder {
       this.writeInt(0x80, 7, this.indexOf(dynamicPair));
       return;
     }
-    const nameIndex = STATIC_NAME_INDEX.get(name) ?? (dynamic === undefined ? 0 : this.indexOf(dynamic.newest));
-    if (NEVER_INDEXED.has(name)) {
+    const nameIndex = info.staticIndex !== 0 ? info.staticIndex : dynamic === undefined ? 0 : this.indexOf(dynamic.newest);
+    if (info.indexing === Indexing.Never) {
       this.writeInt(0x10, 4, nameIndex);
-    } else if (NOT_INDEXED.has(name) || value.length * 2 > this.table.maxSize) {
+    } else if (info.indexing === Indexing.Not || value.length * 2 > this.table.maxSize) {
       this.writeInt(0x00, 4, nameIndex);
     } else {
       this.writeInt(0x40, 6, nameIndex);
@@ -109,6 +154,15 @@ export class HpackEncoder {
     return this.out.subarray(0, this.pos);
   }
 
+  /** The block's bytes are `buffer[0, length)` until the next begin() (no view object made). */
+  get buffer(): Buffer {
+    return this.out;
+  }
+
+  get length(): number {
+    return this.pos;
+  }
+
   private indexOf(id: number): number {
     return STATIC_COUNT + (this.table.inserted - id);
   }
@@ -120,7 +174,12 @@ export class HpackEncoder {
       this.pos = huffmanEncode(s, this.out, this.pos);
     } else {
       this.writeInt(0x00, 7, s.length);
-      this.pos += this.out.write(s, this.pos, 'latin1');
+      const out = this.out;
+      let pos = this.pos;
+      // Short strings byte by byte: cheaper than a call into Buffer#write.
+      if (s.length < 64) for (let i = 0; i < s.length; i++) out[pos++] = s.charCodeAt(i);
+      else pos += out.write(s, pos, 'latin1');
+      this.pos = pos;
     }
   }
 

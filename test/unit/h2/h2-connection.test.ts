@@ -12,7 +12,7 @@ import type { H2Stream, StreamHandler } from '../../../src/h2/h2-stream';
 const OPTIONS: H2ConnectionOptions = { streamWindow: 65535, connectionWindow: 1 << 20, maxConcurrentStreams: 100, maxHeaderListSize: 64 * 1024 };
 
 /** A server on the frame core that echoes the request body and headers back, then trailers. */
-function startEchoServer(): Promise<{ port: number; close(): void }> {
+function startEchoServer(onSocket?: (socket: net.Socket) => void): Promise<{ port: number; close(): void }> {
   const owed = new Map<H2Stream, number>();
   const echoed = (stream: H2Stream): void => {
     (stream.context as H2Connection).consumed(stream, owed.get(stream) ?? 0);
@@ -33,6 +33,7 @@ function startEchoServer(): Promise<{ port: number; close(): void }> {
     },
   };
   const server = net.createServer((socket) => {
+    onSocket?.(socket);
     const conn: H2Connection = new H2Connection(socket, 'server', OPTIONS, {
       onStream(stream: H2Stream, headers: IncomingHttpHeaders, endStream: boolean) {
         stream.handler = echo;
@@ -79,6 +80,60 @@ t.test('node:http2 client → frame-core server: headers, 1 MiB bodies, trailers
     }
   }
   t.pass('30 exchanges echoed exactly (10 of 1 MiB through 64 KiB stream windows)');
+});
+
+t.test('frames split anywhere across reads (inside frame headers, payloads, the preface) are read exactly', async (t) => {
+  let serverReads = 0;
+  const echo = await startEchoServer((socket) => socket.on('data', () => serverReads++));
+  // A relay that re-cuts the client's byte stream into pieces of 1–40 bytes, one per event-loop
+  // turn, so the frame-core server reads frames in fragments at every possible boundary.
+  let seed = 11;
+  const rand = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  const relay = net.createServer((client) => {
+    const upstream = net.connect(echo.port, '127.0.0.1');
+    upstream.setNoDelay(true);
+    upstream.pipe(client);
+    const queue: Buffer[] = [];
+    let sending = false;
+    const sendNext = (): void => {
+      const head = queue[0];
+      if (head === undefined) {
+        sending = false;
+        return;
+      }
+      const n = 1 + rand(40);
+      upstream.write(head.subarray(0, n));
+      if (n >= head.length) queue.shift();
+      else queue[0] = head.subarray(n);
+      setImmediate(sendNext);
+    };
+    client.on('data', (c: Buffer) => {
+      queue.push(c);
+      if (!sending) {
+        sending = true;
+        sendNext();
+      }
+    });
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+  const client = http2.connect(`http://127.0.0.1:${(relay.address() as AddressInfo).port}`);
+  t.teardown(() => { client.close(); relay.close(); echo.close(); });
+  const calls = Array.from({ length: 20 }, (_, i) => new Promise<string>((resolve, reject) => {
+    const req = client.request({ ':method': 'POST', ':path': `/split/${i}`, 'x-pad': 'p'.repeat(i * 37) });
+    const chunks: Buffer[] = [];
+    let path = '';
+    req.on('response', (h) => (path = String(h['echo-path'])));
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('error', reject);
+    req.on('close', () => resolve(`${path} ${Buffer.concat(chunks).toString()}`));
+    req.end(Buffer.from(`body ${i} `.repeat(i * 9 + 1)));
+  }));
+  const got = await Promise.all(calls);
+  const bad = got.filter((g, i) => g !== `/split/${i} ${`body ${i} `.repeat(i * 9 + 1)}`);
+  t.equal(bad.length, 0, `20 requests echoed exactly (${bad.length} wrong: ${bad.slice(0, 2).join(' | ').slice(0, 200)})`);
+  t.ok(serverReads > 200, `the server read the requests in fragments (${serverReads} reads)`);
 });
 
 t.test('frame-core client → node:http2 server: 300 requests, dynamic table churn, resets', async (t) => {

@@ -1,7 +1,11 @@
 import t from 'tap';
 import { HUFFMAN_CODES, HUFFMAN_LENGTHS, huffmanDecode, huffmanEncode, huffmanEncodedLength } from '../../../src/h2/hpack/huffman';
-import { HpackDecoder, HpackError } from '../../../src/h2/hpack/hpack-decoder';
+import { HpackDecoder, HpackError, type DecodedBlock } from '../../../src/h2/hpack/hpack-decoder';
 import { HpackEncoder } from '../../../src/h2/hpack/hpack-encoder';
+import { encodeHeaders } from '../../../src/h2/header-block';
+
+/** The fields of a decoded block (its array is reused and may hold older entries past `count`). */
+const fieldsOf = (r: DecodedBlock): string[] => r.fields.slice(0, r.count);
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -49,12 +53,12 @@ t.test('Huffman strings of RFC 7541 Appendix C.4', async (t) => {
 t.test('requests of RFC 7541 Appendix C.4 decode with the dynamic table carried over', async (t) => {
   const d = new HpackDecoder();
   const first = d.decode(hex('8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff'), 0, 17, 65536);
-  t.same(first.fields, [':method', 'GET', ':scheme', 'http', ':path', '/', ':authority', 'www.example.com']);
+  t.same(fieldsOf(first), [':method', 'GET', ':scheme', 'http', ':path', '/', ':authority', 'www.example.com']);
   const second = d.decode(hex('8286 84be 5886 a8eb 1064 9cbf'), 0, 12, 65536);
-  t.same(second.fields, [':method', 'GET', ':scheme', 'http', ':path', '/', ':authority', 'www.example.com', 'cache-control', 'no-cache']);
+  t.same(fieldsOf(second), [':method', 'GET', ':scheme', 'http', ':path', '/', ':authority', 'www.example.com', 'cache-control', 'no-cache']);
   const thirdBytes = hex('8287 85bf 4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf');
   const third = d.decode(thirdBytes, 0, thirdBytes.length, 65536);
-  t.same(third.fields, [':method', 'GET', ':scheme', 'https', ':path', '/index.html', ':authority', 'www.example.com', 'custom-key', 'custom-value']);
+  t.same(fieldsOf(third), [':method', 'GET', ':scheme', 'https', ':path', '/index.html', ':authority', 'www.example.com', 'custom-key', 'custom-value']);
 });
 
 t.test('encoder and decoder stay in step through evictions and table size changes', async (t) => {
@@ -75,7 +79,7 @@ t.test('encoder and decoder stay in step through evictions and table size change
     encodedBytes += block.length;
     rawBytes += fields.reduce((a, f) => a + f.length, 0);
     const got = dec.decode(block, 0, block.length, 1 << 20);
-    if (JSON.stringify(got.fields) !== JSON.stringify(fields)) {
+    if (JSON.stringify(fieldsOf(got)) !== JSON.stringify(fields)) {
       t.fail(`block ${i} decoded differently`);
       return;
     }
@@ -125,5 +129,39 @@ t.test('a block past the header list limit is decoded to the end and flagged', a
   enc.field('x-after', 'kept-in-table');
   const next = Buffer.from(enc.end());
   t.equal(next.length, 1, 'indexed reference');
-  t.same(dec.decode(next, 0, 1, 500).fields, ['x-after', 'kept-in-table']);
+  t.same(fieldsOf(dec.decode(next, 0, 1, 500)), ['x-after', 'kept-in-table']);
+});
+
+t.test('a short block decoded after a long one yields only its own fields', (t) => {
+  const enc = new HpackEncoder();
+  const dec = new HpackDecoder();
+  const long = [':status', '200', 'content-type', 'application/grpc', 'x-a', '1', 'x-b', '2', 'x-c', '3'];
+  enc.begin();
+  for (let k = 0; k < long.length; k += 2) enc.field(long[k]!, long[k + 1]!);
+  let block = Buffer.from(enc.end());
+  t.same(fieldsOf(dec.decode(block, 0, block.length, 65536)), long);
+  enc.begin();
+  enc.field('grpc-status', '0');
+  block = Buffer.from(enc.end());
+  const short = dec.decode(block, 0, block.length, 65536);
+  t.equal(short.count, 2, 'two entries');
+  t.same(fieldsOf(short), ['grpc-status', '0']);
+  enc.begin();
+  block = Buffer.from(enc.end());
+  t.equal(dec.decode(block, 0, block.length, 65536).count, 0, 'an empty block has no fields');
+  t.end();
+});
+
+t.test('encodeHeaders: names in any case go out lower-case, pseudo-headers first; the block is buffer[0, length)', (t) => {
+  const enc = new HpackEncoder();
+  const dec = new HpackDecoder();
+  for (let round = 0; round < 2; round++) {
+    const length = encodeHeaders(enc, { 'X-Custom-Name': 'v', ':status': '200', 'Content-Type': 'application/grpc', 'set-cookie': ['a=1', 'b=2'], skipped: undefined });
+    t.equal(length, enc.length);
+    const block = Buffer.from(enc.buffer.subarray(0, length));
+    t.same(fieldsOf(dec.decode(block, 0, block.length, 65536)), [
+      ':status', '200', 'x-custom-name', 'v', 'content-type', 'application/grpc', 'set-cookie', 'a=1', 'set-cookie', 'b=2',
+    ], `round ${round + 1}`);
+  }
+  t.end();
 });
