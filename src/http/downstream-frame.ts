@@ -256,15 +256,38 @@ export class FrameDownstream implements Downstream, StreamHandler {
     this.done = true;
     this.observer.onStreamEnd(this, remoteReset && !this.localReset);
     // Asynchronously, as node:http2's 'close': the router may still be inside end() or reset().
-    process.nextTick(notifyClose, this, remoteReset && !this.localReset, connectionGone);
+    this.closedBy = (remoteReset && !this.localReset ? CLOSED_BY_REMOTE_RESET : 0) | (connectionGone ? CLOSED_WITH_CONNECTION : 0);
+    closing.push(this);
+    if (closing.length === 1) process.nextTick(notifyClosed);
   }
 
+  /** How the stream closed, for the deferred notification (CLOSED_* bits). */
+  private closedBy = 0;
+
   /** @internal */
-  notify(remoteReset: boolean, connectionGone: boolean): void {
-    this.closeListener?.onDownstreamClose(remoteReset, connectionGone);
+  notify(): void {
+    this.closeListener?.onDownstreamClose((this.closedBy & CLOSED_BY_REMOTE_RESET) !== 0, (this.closedBy & CLOSED_WITH_CONNECTION) !== 0);
   }
 }
 
-function notifyClose(ds: FrameDownstream, remoteReset: boolean, connectionGone: boolean): void {
-  ds.notify(remoteReset, connectionGone);
+const CLOSED_BY_REMOTE_RESET = 1;
+const CLOSED_WITH_CONNECTION = 2;
+
+/**
+ * Streams closed since the last notification pass, told in order on one tick (one tick object
+ * per batch instead of one per request).
+ */
+let closing: FrameDownstream[] = [];
+
+function notifyClosed(): void {
+  const batch = closing;
+  let i = 0;
+  try {
+    // Streams closed while these are told join the batch and are told in this pass too.
+    for (; i < batch.length; i++) batch[i]!.notify();
+  } finally {
+    // A listener that threw does not silence the streams after it.
+    closing = i + 1 < batch.length ? batch.slice(i + 1) : [];
+    if (closing.length > 0) process.nextTick(notifyClosed);
+  }
 }

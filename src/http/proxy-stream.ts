@@ -46,6 +46,8 @@ const RESET_BEFORE = 'upstream connect error or disconnect/reset before headers.
 const HOLD_MS = 100;
 /** Most response bytes held back for a trailers-based retry. */
 const HOLD_LIMIT_BYTES = 64 * 1024;
+/** No request body kept (shared; frozen so a push onto it fails loudly). */
+const NO_CHUNKS: Buffer[] = Object.freeze([]) as unknown as Buffer[];
 /** Placeholder until the route is known; frozen so a write before then fails loudly. */
 const NO_HEADERS: OutgoingHttpHeaders = Object.freeze({});
 /**
@@ -76,6 +78,9 @@ export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamClo
   private resources: ResourceManager | undefined;
   /** The current attempt holds a max_requests slot. */
   private requestCharged = false;
+  /** Neighbours in the connection manager's list of streams in flight. */
+  prevActive: ProxyStream | undefined;
+  nextActive: ProxyStream | undefined;
   /** The route's idle_timeout, overriding the connection manager's stream_idle_timeout. */
   idleTimeoutOverrideMs: number | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -83,8 +88,11 @@ export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamClo
   private upstreamHeaders: OutgoingHttpHeaders = NO_HEADERS;
   private upstreamReady = false;
   private upstreamStartMs = 0;
-  /** Request body kept for writing once the upstream is ready, and for replay. */
-  private kept: Buffer[] = [];
+  /**
+   * Request body kept for writing once the upstream is ready, and for replay. Shared and empty
+   * until the first chunk: most requests (unary calls) keep exactly one.
+   */
+  private kept: Buffer[] = NO_CHUNKS;
   private keptBytes = 0;
   private replayable = true;
   private downstreamEnded = false;
@@ -119,7 +127,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamClo
   start(): void {
     const ds = this.ds;
     const hcm = this.hcm;
-    hcm.active.add(this);
+    hcm.addActive(this);
     hcm.stats.downstream_rq_active++;
     ds.onClose(this);
     const headers = ds.headers;
@@ -177,10 +185,11 @@ export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamClo
     this.clusterScope = clusterStats().scopeOf(cluster);
     this.info.upstreamClusterName = cluster.model.name;
     this.info.upstreamClusterObservabilityName = cluster.model.observabilityName;
-    this.upstreamHeaders = this.buildUpstreamHeaders(headers, entry, action);
-    if (action.retryPolicy) this.retry = new RetryState(action.retryPolicy);
-    // The request's hash (route hash_policy) is computed once and reused by retries.
+    // The request's hash (route hash_policy) is computed once, from the headers as the client
+    // sent them, and reused by retries.
     if (entry.hashPolicy) this.pickContext = { hash: computeRequestHash(entry.hashPolicy, headers, ds.remoteAddress) };
+    this.upstreamHeaders = this.finalizeRequestHeaders(headers, entry, action);
+    if (action.retryPolicy) this.retry = new RetryState(action.retryPolicy);
 
     const body = ds.body as OwnedBody;
     body[kProxyStream] = this;
@@ -258,7 +267,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamClo
     let ok = true;
     for (const c of this.kept) ok = up.write(c) && ok;
     if (!this.replayable) {
-      this.kept = [];
+      this.kept = NO_CHUNKS;
       this.keptBytes = 0;
     }
     if (this.downstreamEnded) up.end();
@@ -300,12 +309,13 @@ export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamClo
     const info = this.info;
     // The upstream answered: the request can no longer be replayed; free the copy.
     this.replayable = false;
-    if (this.kept.length !== 0) this.kept = [];
+    this.kept = NO_CHUNKS;
     this.keptBytes = 0;
     this.responseStarted = true;
     this.endedWithHeaders = endStream;
-    const out: OutgoingHttpHeaders = {};
-    for (const k in headers) out[k] = headers[k];
+    // The response's header object is this request's own: edited in place, as Envoy's router
+    // edits its response header map (access logs see the headers as sent).
+    const out: OutgoingHttpHeaders = headers;
     stripHopByHop(out);
     if (!this.hcm.model.suppressEnvoyHeaders) out['x-envoy-upstream-service-time'] = String(Math.round(performance.now() - this.upstreamStartMs));
     const hcm = this.hcm.model;
@@ -528,13 +538,13 @@ export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamClo
     this.info.bytesReceived += chunk.length;
     this.lastActivity = performance.now();
     if (this.replayable) {
-      this.kept.push(chunk);
+      this.keep(chunk);
       this.keptBytes += chunk.length;
       if (this.keptBytes > this.cluster!.model.perConnectionBufferLimitBytes) {
         if (this.upstreamReady) {
           // Too big to keep for replay; it is already on the wire.
           this.replayable = false;
-          this.kept = [];
+          this.kept = NO_CHUNKS;
           this.keptBytes = 0;
         } else {
           // Upstream not ready and the buffer is full: stop reading until it is.
@@ -545,7 +555,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamClo
     if (this.upstreamReady) {
       if (!this.upstream!.write(chunk)) this.waitUpstreamDrain();
     } else if (!this.replayable) {
-      this.kept.push(chunk);
+      this.keep(chunk);
       this.ds.body.pause();
     }
   }
@@ -560,6 +570,11 @@ export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamClo
     this.info.lastDownstreamRxByteMs = this.info.elapsedMs();
     if (this.upstreamReady) this.upstream!.end();
     this.armRouteTimeout();
+  }
+
+  private keep(chunk: Buffer): void {
+    if (this.kept.length === 0) this.kept = [chunk];
+    else this.kept.push(chunk);
   }
 
   private waitUpstreamDrain(): void {
@@ -783,7 +798,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamClo
     this.releaseRequestSlot();
     const info = this.info;
     info.lastDownstreamTxByteMs = info.elapsedMs();
-    this.hcm.active.delete(this);
+    this.hcm.removeActive(this);
     this.hcm.stats.downstream_rq_active--;
     this.hcm.completed(info);
   }
@@ -797,9 +812,13 @@ export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamClo
     return !(m === 'GET' || m === 'HEAD' || m === 'OPTIONS' || m === 'DELETE') || h['transfer-encoding'] !== undefined;
   }
 
-  private buildUpstreamHeaders(h: IncomingHttpHeaders, entry: RouteEntry, action: RouteActionModel): OutgoingHttpHeaders {
-    const out: OutgoingHttpHeaders = {};
-    for (const k in h) out[k] = h[k];
+  /**
+   * The upstream request's headers: the downstream request's own header object, edited in place
+   * as Envoy's router finalizes the request header map (so %REQ()% in access logs shows what
+   * went upstream, x-envoy-original-path included, as in Envoy).
+   */
+  private finalizeRequestHeaders(h: IncomingHttpHeaders, entry: RouteEntry, action: RouteActionModel): OutgoingHttpHeaders {
+    const out: OutgoingHttpHeaders = h;
     stripHopByHop(out);
     if (out[':scheme'] === undefined) out[':scheme'] = 'http';
     const hcm = this.hcm.model;

@@ -152,7 +152,7 @@ export class HttpChain {
     this.retired.add(prev);
     prev.retire();
     const check = setInterval(() => {
-      if (prev.active.size === 0) {
+      if (prev.activeCount === 0) {
         clearInterval(check);
         this.retired.delete(prev);
       }
@@ -162,8 +162,8 @@ export class HttpChain {
 
   /** Streams in flight, on the current and on replaced connection managers. */
   get activeStreams(): number {
-    let n = this.hcm.active.size;
-    for (const h of this.retired) n += h.active.size;
+    let n = this.hcm.activeCount;
+    for (const h of this.retired) n += h.activeCount;
     return n;
   }
 
