@@ -6,7 +6,7 @@
  * And the reverse: a header object → fields for the encoder.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
-import { nameInfo, type HpackEncoder } from './hpack/hpack-encoder';
+import type { HpackEncoder } from './hpack/hpack-encoder';
 
 /** What kind of header block is being read. */
 export const enum BlockKind {
@@ -22,7 +22,6 @@ const REQUEST_PSEUDO = new Set([':method', ':scheme', ':authority', ':path', ':p
 const NAME_CHAR = new Uint8Array(256);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz") NAME_CHAR[c.charCodeAt(0)] = 1;
 
-const INVALID_VALUE = /[\r\n\0]/;
 
 /**
  * Header objects inherit nothing (a header named `constructor` or `__proto__` is just a header),
@@ -74,7 +73,7 @@ export function headersFromFields(fields: readonly string[], count: number, kind
       }
       if (name === 'te' && value !== 'trailers') return `te header other than "trailers"`;
     }
-    if (INVALID_VALUE.test(value)) return `invalid character in the value of ${name}`;
+    if (hasForbiddenValueChar(value)) return `invalid character in the value of ${name}`;
     if (name === 'content-length' && (headers[name] !== undefined || !isDecimal(value))) return 'invalid or repeated content-length';
     const prev = headers[name];
     if (prev === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
@@ -95,6 +94,15 @@ export function headersFromFields(fields: readonly string[], count: number, kind
     if (status === undefined || !/^[1-9][0-9][0-9]$/.test(status as string)) return 'missing or invalid :status';
   }
   return headers;
+}
+
+/** CR, LF or NUL (RFC 9113 §8.2.1). A loop: header values are short, and a RegExp call costs more. */
+function hasForbiddenValueChar(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c <= 0x0d && (c === 0x0d || c === 0x0a || c === 0)) return true;
+  }
+  return false;
 }
 
 function isDecimal(value: string): boolean {
@@ -126,9 +134,8 @@ export function encodeHeaders(encoder: HpackEncoder, headers: OutgoingHttpHeader
       if (name.charCodeAt(0) === 0x3a) continue;
       const v = headers[name];
       if (v === undefined) continue;
-      const info = nameInfo(name);
-      if (Array.isArray(v)) for (const item of v) encoder.fieldOf(info, item);
-      else encoder.fieldOf(info, typeof v === 'string' ? v : String(v));
+      if (Array.isArray(v)) for (const item of v) encoder.field(name, item);
+      else encoder.field(name, typeof v === 'string' ? v : String(v));
     }
   }
   return encoder.length;

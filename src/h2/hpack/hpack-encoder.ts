@@ -1,8 +1,9 @@
 /**
  * HPACK header block encoder (RFC 7541 §6). Exact static and dynamic matches become one-byte
  * indexed fields; other fields are added to the dynamic table unless their values change
- * per request (so a proxied gRPC call's headers shrink to a few bytes after the first one);
- * credentials are sent never-indexed (§7.1.3). Strings are Huffman-coded when that is shorter.
+ * per request (so a proxied gRPC call's headers shrink to a few bytes after the first one),
+ * and those name their header by index once it is in the table; credentials are sent
+ * never-indexed (§7.1.3). Names and lasting values are Huffman-coded when that is shorter.
  */
 import { DynamicTable } from './dynamic-table';
 import { huffmanEncode, huffmanEncodedLength } from './huffman';
@@ -30,7 +31,7 @@ const enum Indexing {
 }
 
 /** What the encoder needs to know about a header name, independent of any connection's table. */
-export interface NameInfo {
+interface NameInfo {
   /** The name as it goes on the wire (lower-case). */
   readonly wire: string;
   /** First static-table index with this name, or 0. */
@@ -48,7 +49,7 @@ export interface NameInfo {
 const nameInfos = new Map<string, NameInfo>();
 const NAME_INFOS_MAX = 4096;
 
-export function nameInfo(name: string): NameInfo {
+function nameInfo(name: string): NameInfo {
   let info = nameInfos.get(name);
   if (info !== undefined) return info;
   const wire = name.toLowerCase();
@@ -62,19 +63,29 @@ export function nameInfo(name: string): NameInfo {
   return info;
 }
 
-/** The dynamic table's entries of one name. */
-interface NameEntries {
+/** What one encoder knows of one header name: how to encode it, and what its dynamic table holds of it. */
+interface EncoderName {
+  readonly info: NameInfo;
+  /** Insertion id of the newest dynamic entry with this name, or -1. */
   newest: number;
+  /** value → the insertion id (>= 0) of the newest dynamic entry with that pair, or its static index negated. */
   readonly values: Map<string, number>;
 }
+
+/**
+ * Names one encoder keeps records of (a record is shared by a name's spellings). Past this, a
+ * name's record lives for one field only: its fields are still encoded right, just without
+ * reference to what the table holds of it.
+ */
+const ENCODER_NAMES_MAX = 512;
 
 export class HpackEncoder {
   private readonly table: DynamicTable;
   /**
-   * What the dynamic table holds, per name: the insertion id of the newest entry with that name
-   * and, per value, of the newest entry with that exact pair (no key strings built per field).
+   * Per name as given (and per wire name, the same record): one lookup finds the name's static
+   * index, policy and dynamic entries, a second its value among static and dynamic pairs.
    */
-  private readonly names = new Map<string, NameEntries>();
+  private readonly names = new Map<string, EncoderName>();
   /** A size update owed at the start of the next block (§4.2), or -1. */
   private pendingSizeUpdate = -1;
   private out = Buffer.allocUnsafe(16384);
@@ -83,10 +94,11 @@ export class HpackEncoder {
   constructor(tableSize = 4096) {
     this.table = new DynamicTable(tableSize);
     this.table.onEvict = (name, value, id) => {
-      const entries = this.names.get(name);
-      if (entries === undefined) return;
-      if (entries.values.get(value) === id) entries.values.delete(value);
-      if (entries.newest === id) this.names.delete(name);
+      const entry = this.names.get(name);
+      if (entry === undefined) return;
+      if (entry.values.get(value) === id) entry.values.delete(value);
+      // Entries leave oldest first: when the newest of a name goes, every one of it has gone.
+      if (entry.newest === id) entry.newest = -1;
     };
   }
 
@@ -108,45 +120,54 @@ export class HpackEncoder {
     }
   }
 
-  /** Adds one field; `name` must be lower-case. */
+  /** Adds one field; `name` in any case (it goes on the wire lower-case). */
   field(name: string, value: string): void {
-    this.fieldOf(nameInfo(name), value);
-  }
-
-  /** Adds one field whose name is described by `info` (see {@link nameInfo}). */
-  fieldOf(info: NameInfo, value: string): void {
-    const name = info.wire;
-    this.ensure(name.length + value.length + 16);
-    const staticPair = info.staticPairs?.get(value);
-    if (staticPair !== undefined) {
-      this.writeInt(0x80, 7, staticPair);
+    const entry = this.entryOf(name);
+    const info = entry.info;
+    const wire = info.wire;
+    this.ensure(wire.length + value.length + 16);
+    const known = entry.values.get(value);
+    if (known !== undefined) {
+      this.writeInt(0x80, 7, known < 0 ? -known : this.indexOf(known));
       return;
     }
-    const dynamic = this.names.get(name);
-    const dynamicPair = dynamic?.values.get(value);
-    if (dynamicPair !== undefined) {
-      this.writeInt(0x80, 7, this.indexOf(dynamicPair));
-      return;
-    }
-    const nameIndex = info.staticIndex !== 0 ? info.staticIndex : dynamic === undefined ? 0 : this.indexOf(dynamic.newest);
+    const nameIndex = info.staticIndex !== 0 ? info.staticIndex : entry.newest >= 0 ? this.indexOf(entry.newest) : 0;
     if (info.indexing === Indexing.Never) {
       this.writeInt(0x10, 4, nameIndex);
-    } else if (info.indexing === Indexing.Not || value.length * 2 > this.table.maxSize) {
+    } else if (value.length * 2 > this.table.maxSize || (info.indexing === Indexing.Not && nameIndex !== 0)) {
       this.writeInt(0x00, 4, nameIndex);
     } else {
+      // Indexed: ordinary fields, and the first of a name whose values churn, so that its later
+      // fields name it by index instead of spelling it out (x-request-id, x-envoy-upstream-service-time).
       this.writeInt(0x40, 6, nameIndex);
       const id = this.table.inserted;
-      this.table.add(name, value);
-      if (32 + name.length + value.length <= this.table.maxSize) {
-        if (dynamic === undefined) this.names.set(name, { newest: id, values: new Map([[value, id]]) });
-        else {
-          dynamic.newest = id;
-          dynamic.values.set(value, id);
-        }
+      this.table.add(wire, value);
+      if (32 + wire.length + value.length <= this.table.maxSize) {
+        entry.newest = id;
+        entry.values.set(value, id);
       }
     }
-    if (nameIndex === 0) this.writeString(name);
-    this.writeString(value);
+    if (nameIndex === 0) this.writeString(wire, true);
+    // A value that changes per request is sent as it is: Huffman-coding it would cost more CPU on
+    // every request than the few bytes it saves (HAProxy never Huffman-codes).
+    this.writeString(value, info.indexing !== Indexing.Not);
+  }
+
+  private entryOf(name: string): EncoderName {
+    const cached = this.names.get(name);
+    if (cached !== undefined) return cached;
+    const info = nameInfo(name);
+    let entry = info.wire === name ? undefined : this.names.get(info.wire);
+    if (entry === undefined) {
+      entry = { info, newest: -1, values: new Map() };
+      if (info.staticPairs !== undefined) for (const [value, index] of info.staticPairs) entry.values.set(value, -index);
+    }
+    // Both spellings or neither: eviction finds the record by its wire name.
+    if (this.names.size + 2 <= ENCODER_NAMES_MAX) {
+      this.names.set(name, entry);
+      this.names.set(info.wire, entry);
+    }
+    return entry;
   }
 
   /** Ends the block: its bytes, valid until the next begin(). */
@@ -167,8 +188,8 @@ export class HpackEncoder {
     return STATIC_COUNT + (this.table.inserted - id);
   }
 
-  private writeString(s: string): void {
-    const huffLen = huffmanEncodedLength(s);
+  private writeString(s: string, huffman: boolean): void {
+    const huffLen = huffman ? huffmanEncodedLength(s) : s.length;
     if (huffLen < s.length) {
       this.writeInt(0x80, 7, huffLen);
       this.pos = huffmanEncode(s, this.out, this.pos);

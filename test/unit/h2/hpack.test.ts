@@ -165,3 +165,47 @@ t.test('encodeHeaders: names in any case go out lower-case, pseudo-headers first
   }
   t.end();
 });
+
+t.test('a header whose value changes per request is named by index after its first use, its values sent plain', (t) => {
+  const enc = new HpackEncoder();
+  const dec = new HpackDecoder();
+  const lengths: number[] = [];
+  let plain = 0;
+  for (let i = 0; i < 50; i++) {
+    const id = `${i.toString(16).padStart(8, '0')}-1234-4abc-8def-0123456789ab`;
+    const length = encodeHeaders(enc, { ':status': '200', 'x-request-id': id, 'x-envoy-upstream-service-time': String(i) });
+    const block = Buffer.from(enc.buffer.subarray(0, length));
+    lengths.push(length);
+    if (block.includes(Buffer.from(id, 'latin1'))) plain++;
+    const got = fieldsOf(dec.decode(block, 0, block.length, 65536));
+    if (got[3] !== id || got[5] !== String(i)) t.fail(`block ${i} decoded to ${JSON.stringify(got)}`);
+  }
+  t.ok(lengths[1]! <= lengths[0]! - 25, `names spelled once: first block ${lengths[0]} bytes, then ${lengths[1]}`);
+  t.equal(new Set(lengths.slice(1, 10)).size, 1, 'later blocks have the same size (values change, nothing else)');
+  t.equal(plain, 50, 'every request id is in the block as it is (not Huffman-coded)');
+  t.end();
+});
+
+t.test('names in mixed case share one record: round trips stay exact through evictions of a small table', (t) => {
+  const enc = new HpackEncoder();
+  const dec = new HpackDecoder();
+  enc.setMaxTableSize(300);
+  let seed = 5;
+  const rand = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  const spell = (name: string): string => [...name].map((c) => (rand(2) === 0 ? c.toUpperCase() : c)).join('');
+  let bad = 0;
+  for (let i = 0; i < 400; i++) {
+    const fields: string[] = [];
+    for (let k = 0; k < 4; k++) fields.push(`x-name-${rand(12)}`, `value-${rand(6)}`);
+    fields.push('x-request-id', `id-${i}`);
+    const headers: Record<string, string> = {};
+    for (let k = 0; k < fields.length; k += 2) headers[spell(fields[k]!)] = fields[k + 1]!;
+    const length = encodeHeaders(enc, headers);
+    const block = Buffer.from(enc.buffer.subarray(0, length));
+    const got = fieldsOf(dec.decode(block, 0, block.length, 1 << 20));
+    const want = Object.entries(headers).flatMap(([k, v]) => [k.toLowerCase(), v]);
+    if (JSON.stringify(got) !== JSON.stringify(want)) bad++;
+  }
+  t.equal(bad, 0, '400 blocks with names in random case decode exactly through a 300-byte table');
+  t.end();
+});
