@@ -10,6 +10,7 @@
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import type { Socket } from 'node:net';
+import { beginEvent, endEvent } from '../common/event-clock';
 import { FrameWriter } from './frame-writer';
 import {
   CLIENT_PREFACE, ConnectionError, DEFAULT_MAX_FRAME_SIZE, DEFAULT_WINDOW, ErrorCode, Flag, FRAME_HEADER_LENGTH, FrameType,
@@ -421,6 +422,7 @@ export class H2Connection {
 
   private onSocketData(chunk: Buffer): void {
     if (this.destroyed) return;
+    beginEvent();
     try {
       let from = 0;
       const head = this.buffered;
@@ -448,6 +450,8 @@ export class H2Connection {
         return;
       }
       throw err;
+    } finally {
+      endEvent();
     }
   }
 

@@ -7,6 +7,7 @@
  * upstream holds the client back through HTTP/2 flow control.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import { eventNow } from '../common/event-clock';
 import { ErrorCode } from '../h2/frames';
 import type { H2Connection } from '../h2/h2-connection';
 import type { H2Stream, StreamHandler } from '../h2/h2-stream';
@@ -139,8 +140,8 @@ export class FrameDownstream implements Downstream, StreamHandler {
   private responseEnded = false;
   private localReset = false;
   private done = false;
-  /** When the stream opened (performance.now()), for premature-reset accounting. */
-  readonly openedAt = performance.now();
+  /** When the stream opened (performance.now() clock), for premature-reset accounting. */
+  readonly openedAt = eventNow();
 
   constructor(
     private readonly conn: H2Connection,

@@ -8,6 +8,7 @@
  * GOAWAY's last_stream_id) can be replayed on a fresh session.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import { eventNow } from '../common/event-clock';
 import { ErrorCode } from '../h2/frames';
 import type { RouteEntry } from '../router/route-table';
 import { overloadManager } from '../overload/overload-manager';
@@ -65,7 +66,7 @@ type OwnedBody = RequestBody & { [kProxyStream]: ProxyStream };
 
 export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamCloseListener {
   readonly info = new StreamInfo();
-  lastActivity = performance.now();
+  lastActivity = eventNow();
   private readonly grpc: boolean;
   private entry: RouteEntry | undefined;
   private action: RouteActionModel | undefined;
@@ -226,7 +227,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamClo
     cluster.stats.upstream_rq_active++;
     host.stats.rq_total++;
     host.stats.rq_active++;
-    this.upstreamStartMs = performance.now();
+    this.upstreamStartMs = eventNow();
     this.retry?.noteTried(host);
     const perTry = this.retry?.policy.perTryTimeoutMs ?? 0;
     if (perTry > 0) {
@@ -279,7 +280,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamClo
     if (this.done) return;
     const info = this.info;
     info.firstUpstreamRxByteMs = info.elapsedMs();
-    this.lastActivity = performance.now();
+    this.lastActivity = eventNow();
     this.clearPerTryTimer();
     // An Envoy upstream failing its health checks says so on every response: fail it now (passive).
     if (headers['x-envoy-immediate-health-check-fail'] !== undefined && this.host) this.cluster?.healthChecker?.immediateFailure(this.host);
@@ -317,7 +318,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamClo
     // edits its response header map (access logs see the headers as sent).
     const out: OutgoingHttpHeaders = headers;
     stripHopByHop(out);
-    if (!this.hcm.model.suppressEnvoyHeaders) out['x-envoy-upstream-service-time'] = String(Math.round(performance.now() - this.upstreamStartMs));
+    if (!this.hcm.model.suppressEnvoyHeaders) out['x-envoy-upstream-service-time'] = String(Math.round(eventNow() - this.upstreamStartMs));
     const hcm = this.hcm.model;
     if (hcm.serverHeaderTransformation === 'OVERWRITE' || (hcm.serverHeaderTransformation === 'APPEND_IF_ABSENT' && out['server'] === undefined)) {
       out['server'] = hcm.serverName;
@@ -426,7 +427,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamClo
 
   onUpstreamData(chunk: Buffer): void {
     if (this.done) return;
-    this.lastActivity = performance.now();
+    this.lastActivity = eventNow();
     const h = this.held;
     if (h) {
       h.chunks.push(chunk);
@@ -466,7 +467,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamClo
       return;
     }
     this.releaseUpstream(true);
-    this.clusterScope!.upstreamRqTime.record(performance.now() - this.upstreamStartMs);
+    this.clusterScope!.upstreamRqTime.record(eventNow() - this.upstreamStartMs);
     const trailers = this.info.responseTrailers;
     let out: OutgoingHttpHeaders | undefined;
     if (trailers) {
@@ -536,7 +537,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamClo
 
   onDownstreamData(chunk: Buffer): void {
     this.info.bytesReceived += chunk.length;
-    this.lastActivity = performance.now();
+    this.lastActivity = eventNow();
     if (this.replayable) {
       this.keep(chunk);
       this.keptBytes += chunk.length;
@@ -775,7 +776,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamClo
     const check = (): void => {
       this.idleTimer = undefined;
       if (this.done) return;
-      const idle = performance.now() - this.lastActivity;
+      const idle = eventNow() - this.lastActivity;
       if (idle >= ms) this.onIdleTimeout();
       else this.idleTimer = setTimeout(check, ms - idle);
     };

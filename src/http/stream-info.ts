@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import { eventEpochNow, eventNow } from '../common/event-clock';
 import { flagBit, type ResponseFlag } from './response-flags';
 
 const NO_REQUEST_HEADERS: IncomingHttpHeaders = Object.freeze({});
@@ -6,12 +7,13 @@ const NO_REQUEST_HEADERS: IncomingHttpHeaders = Object.freeze({});
 /**
  * What happened to one request, as Envoy's StreamInfo records it: the single
  * source for access logs and stats. Times are milliseconds relative to `startMs`
- * (performance.now() clock), or -1 when the event did not happen.
+ * (performance.now() clock, read once per socket read: common/event-clock), or -1 when the
+ * event did not happen.
  */
 export class StreamInfo {
   /** Wall-clock start (epoch ms), for %START_TIME%. */
-  readonly startEpochMs = Date.now();
-  readonly startMs = performance.now();
+  readonly startEpochMs = eventEpochNow();
+  readonly startMs = eventNow();
   protocol: 'HTTP/1.1' | 'HTTP/2' = 'HTTP/2';
   /** Set by the router from the downstream; a shared empty map until then (no object per request). */
   requestHeaders: IncomingHttpHeaders = NO_REQUEST_HEADERS;
@@ -50,6 +52,6 @@ export class StreamInfo {
   }
 
   elapsedMs(): number {
-    return performance.now() - this.startMs;
+    return eventNow() - this.startMs;
   }
 }

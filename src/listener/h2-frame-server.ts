@@ -5,6 +5,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http2';
 import type { Socket } from 'node:net';
+import { eventNow } from '../common/event-clock';
 import { ErrorCode } from '../h2/frames';
 import { H2Connection, type ConnectionHandler, type H2ConnectionOptions } from '../h2/h2-connection';
 import type { H2Stream } from '../h2/h2-stream';
@@ -79,7 +80,7 @@ export class FrameServerConnection implements ConnectionHandler, FrameStreamObse
   onStreamEnd(ds: FrameDownstream, remoteReset: boolean): void {
     if (this.aborted || this.conn.destroyed) return;
     this.closedStreams++;
-    if (remoteReset && !ds.headersSent && performance.now() - ds.openedAt < PREMATURE_RESET_MIN_STREAM_LIFETIME_MS) this.prematureResets++;
+    if (remoteReset && !ds.headersSent && eventNow() - ds.openedAt < PREMATURE_RESET_MIN_STREAM_LIFETIME_MS) this.prematureResets++;
     const limit = PREMATURE_RESET_TOTAL_STREAM_COUNT;
     if (this.closedStreams < limit ? this.prematureResets * 2 >= limit : this.prematureResets * 2 >= this.closedStreams) {
       this.current().stats.downstream_rq_too_many_premature_resets++;
