@@ -4,17 +4,24 @@
  * Stream ids on a connection are consecutive odd (or even) numbers, so `id >>> 1` spreads the
  * live ones over consecutive slots and lookups hit on the first probe. Unlike a Map, whose
  * backing store is rebuilt each time the number of open streams swings across a power of two
- * (several times a second on a busy connection), the table only grows, or shrinks by half when
- * it is mostly empty, so a steady stream of calls allocates nothing here.
+ * (several times a second on a busy connection), the table only grows, or, once large, shrinks by
+ * half when it is mostly empty, so a steady stream of calls allocates nothing here.
  */
 import type { H2Stream } from './h2-stream';
 
 const MIN_CAPACITY = 16;
+/** Tables up to this many slots (2 KiB of pointers) never shrink. */
+const SHRINK_ABOVE = 256;
 
 export class StreamTable {
   private slots: Array<H2Stream | undefined> = new Array<H2Stream | undefined>(MIN_CAPACITY).fill(undefined);
   private mask = MIN_CAPACITY - 1;
   size = 0;
+
+  /** Slots in the table (for tests). */
+  get capacity(): number {
+    return this.slots.length;
+  }
 
   get(id: number): H2Stream | undefined {
     const slots = this.slots;
@@ -58,7 +65,9 @@ export class StreamTable {
       slots[j] = undefined;
       i = j;
     }
-    if (this.slots.length > MIN_CAPACITY && this.size * 8 < this.slots.length) this.resize(this.slots.length / 2);
+    // Shrink only big tables, and only when nearly empty: a connection whose open streams swing
+    // between a few and a few dozen keeps its table as it is.
+    if (this.slots.length > SHRINK_ABOVE && this.size * 8 < this.slots.length) this.resize(this.slots.length / 2);
   }
 
   /** The streams now in the table (a copy: callers may remove streams while walking it). */

@@ -88,6 +88,8 @@ export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamClo
   private upstream: UpstreamRequest | undefined;
   private upstreamHeaders: OutgoingHttpHeaders = NO_HEADERS;
   private upstreamReady = false;
+  /** The current attempt goes over HTTP/1.1. */
+  private upstreamIsH1 = false;
   private upstreamStartMs = 0;
   /**
    * Request body kept for writing once the upstream is ready, and for replay. Shared and empty
@@ -235,6 +237,7 @@ export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamClo
       this.perTryTimer = setTimeout(onPerTryTimer, perTry, this);
     }
     const protocol = cluster.model.protocol === 'downstream' ? (this.ds.protocol === 'HTTP/2' ? 'http2' : 'http1') : cluster.model.protocol;
+    this.upstreamIsH1 = protocol !== 'http2';
     const upstream = protocol !== 'http2'
       ? new H1Upstream(host, this.upstreamHeaders, this.requestHasBody(), this)
       : USE_NODE_HTTP2
@@ -317,7 +320,9 @@ export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamClo
     // The response's header object is this request's own: edited in place, as Envoy's router
     // edits its response header map (access logs see the headers as sent).
     const out: OutgoingHttpHeaders = headers;
-    stripHopByHop(out);
+    // HTTP/2 responses cannot carry connection-specific fields (the codecs reset such streams);
+    // an HTTP/1.1 response's are dropped by H1Upstream except `te`, checked here.
+    if (this.upstreamIsH1) stripHopByHop(out);
     if (!this.hcm.model.suppressEnvoyHeaders) out['x-envoy-upstream-service-time'] = String(Math.round(eventNow() - this.upstreamStartMs));
     const hcm = this.hcm.model;
     if (hcm.serverHeaderTransformation === 'OVERWRITE' || (hcm.serverHeaderTransformation === 'APPEND_IF_ABSENT' && out['server'] === undefined)) {
@@ -820,7 +825,8 @@ export class ProxyStream implements UpstreamHandler, FilterStream, DownstreamClo
    */
   private finalizeRequestHeaders(h: IncomingHttpHeaders, entry: RouteEntry, action: RouteActionModel): OutgoingHttpHeaders {
     const out: OutgoingHttpHeaders = h;
-    stripHopByHop(out);
+    // Likewise for requests: only an HTTP/1.1 request can still hold a hop-by-hop `te`.
+    if (this.ds.protocol !== 'HTTP/2') stripHopByHop(out);
     if (out[':scheme'] === undefined) out[':scheme'] = 'http';
     const hcm = this.hcm.model;
     if (out['x-forwarded-proto'] === undefined) out['x-forwarded-proto'] = String(h[':scheme'] ?? 'http');

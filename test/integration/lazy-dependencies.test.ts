@@ -11,13 +11,13 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import { startH1Backend } from '../fakes/h1-backend';
 import { freePort, startLegate, type LegateProcess } from '../fakes/legate-process';
+import { MEMORY_PROBE_PRELOAD, readMemoryProbe } from '../fakes/memory-probe';
 import type { MemoryProbe } from '../fakes/memory-probe-preload';
 import { startControlPlane } from '../fakes/control-plane';
 import { startRawH2Backend } from '../fakes/raw-h2-backend';
 import { bootstrapJson, type TestCluster } from './bootstrap-builder';
 import { adsBootstrap, assignment, edsCluster, TYPE } from './xds-resources';
 
-const PRELOAD = path.join(__dirname, '..', 'fakes', 'memory-probe-preload.js');
 
 /** A static bootstrap (JSON text, also valid YAML) with one listener and these clusters. */
 async function staticBootstrap(clusters: TestCluster[], routes: unknown[]): Promise<{ text: string; adminPort: number; listenerPort: number }> {
@@ -33,18 +33,9 @@ async function startProbed(t: Test, config: { text: string; adminPort: number },
   const configPath = path.join(dir, `bootstrap${ext}`);
   fs.writeFileSync(configPath, config.text);
   const out = path.join(dir, 'probe.jsonl');
-  const proxy = await startLegate({ configPath, adminPort, nodeArgs: ['-r', PRELOAD], env: { LEGATE_MEMORY_PROBE_OUT: out } });
+  const proxy = await startLegate({ configPath, adminPort, nodeArgs: ['-r', MEMORY_PROBE_PRELOAD], env: { LEGATE_MEMORY_PROBE_OUT: out } });
   t.teardown(() => proxy.stop());
-  const probe = async (): Promise<MemoryProbe> => {
-    const seen = fs.existsSync(out) ? fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).length : 0;
-    proxy.child.kill('SIGUSR2');
-    for (let i = 0; i < 500; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-      const lines = fs.existsSync(out) ? fs.readFileSync(out, 'utf8').split('\n').filter(Boolean) : [];
-      if (lines.length > seen) return JSON.parse(lines[lines.length - 1]!) as MemoryProbe;
-    }
-    throw new Error('no answer from the probe preload');
-  };
+  const probe = (): Promise<MemoryProbe> => readMemoryProbe(proxy.pid, out);
   return { proxy, probe };
 }
 

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { startGrpcBackend, type GrpcBackend } from '../fakes/grpc-backend';
 import { createEchoClient, type EchoClient } from '../fakes/grpc-client';
 import { freePort, startLegate, type LegateProcess } from '../fakes/legate-process';
+import { MEMORY_PROBE_PRELOAD, readMemoryProbe } from '../fakes/memory-probe';
 import { bootstrapJson } from '../integration/bootstrap-builder';
 
 export interface SoakOptions {
@@ -51,6 +52,9 @@ export interface SoakResult {
   readonly rssThirdKb: number;
   /** Median RSS over the last quarter, in KiB. */
   readonly rssEndKb: number;
+  /** Live heap after two full GCs: halfway through the run (under load), and once the load has stopped. */
+  readonly heapMidMiB: number;
+  readonly heapEndMiB: number;
   /** Open fds once the load stopped and the clients closed, and before the load started. */
   readonly fdsBefore: number;
   readonly fdsAfter: number;
@@ -100,7 +104,14 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       }],
     },
   });
-  const proxy = await startLegate({ configYaml: JSON.stringify(config), env: { NODE_OPTIONS: `--max-old-space-size=${opts.heapMb ?? 128}` } });
+  // With the probe preload: a full GC and a heap reading on demand (what a leak grows, without
+  // the steps V8's heap sizing puts into RSS).
+  const probeFile = path.join(dir, 'probe.jsonl');
+  const proxy = await startLegate({
+    configYaml: JSON.stringify(config),
+    nodeArgs: ['--expose-gc', '-r', MEMORY_PROBE_PRELOAD],
+    env: { NODE_OPTIONS: `--max-old-space-size=${opts.heapMb ?? 128}`, LEGATE_MEMORY_PROBE_OUT: probeFile },
+  });
   try {
     const target = `127.0.0.1:${listenerPort}`;
     const fdsBefore = fdCount(proxy.pid);
@@ -126,8 +137,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
 
     const samples: SoakSample[] = [];
     const start = performance.now();
+    let heapMidMiB = -1;
     while (performance.now() - start < opts.durationMs) {
       await new Promise((r) => setTimeout(r, 1000));
+      if (heapMidMiB < 0 && performance.now() - start >= opts.durationMs / 2) heapMidMiB = (await readMemoryProbe(proxy.pid, probeFile)).heapUsedMiB;
       const s: SoakSample = {
         atMs: Math.round(performance.now() - start),
         rssKb: rssKb(proxy.pid),
@@ -143,6 +156,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     await Promise.all(load);
     // Let the proxy see the clients' connections close and flush its access log.
     await new Promise((r) => setTimeout(r, 2000));
+    const heapEndMiB = (await readMemoryProbe(proxy.pid, probeFile)).heapUsedMiB;
     const q = Math.max(1, Math.floor(samples.length / 4));
     const result: SoakResult = {
       calls,
@@ -152,6 +166,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       rssWarmKb: median(samples.slice(q, 2 * q).map((s) => s.rssKb)),
       rssThirdKb: median(samples.slice(2 * q, 3 * q).map((s) => s.rssKb)),
       rssEndKb: median(samples.slice(samples.length - q).map((s) => s.rssKb)),
+      heapMidMiB,
+      heapEndMiB,
       fdsBefore,
       fdsAfter: fdCount(proxy.pid),
       downstreamCxAfter: await gauge(proxy, 'http.test.downstream_cx_active'),

@@ -126,7 +126,9 @@ export class HpackEncoder {
     const info = entry.info;
     const wire = info.wire;
     this.ensure(wire.length + value.length + 16);
-    const known = entry.values.get(value);
+    // Values of churning names are not looked up: they are new strings (hashing them costs more
+    // than the rare repeat would save) and only their first one is ever in the table.
+    const known = info.indexing === Indexing.Not ? undefined : entry.values.get(value);
     if (known !== undefined) {
       this.writeInt(0x80, 7, known < 0 ? -known : this.indexOf(known));
       return;

@@ -14,6 +14,8 @@ t.test('agrees with a Map through opens, closes, long-lived streams, growth and 
     let nextId = firstId;
     let mismatches = 0;
     let peak = 0;
+    let largest = 0;
+    let shrunk = false;
     for (let step = 0; step < 40_000; step++) {
       // Bursts: phases that mostly open, then mostly close, so the table grows and shrinks.
       const opening = Math.floor(step / 2_000) % 2 === 0;
@@ -31,6 +33,8 @@ t.test('agrees with a Map through opens, closes, long-lived streams, growth and 
         model.delete(victim);
       }
       peak = Math.max(peak, model.size);
+      if (table.capacity < largest) shrunk = true;
+      largest = Math.max(largest, table.capacity);
       if (table.size !== model.size) mismatches++;
       if (step % 97 === 0) {
         for (const [id, s] of model) if (table.get(id) !== s) mismatches++;
@@ -40,7 +44,8 @@ t.test('agrees with a Map through opens, closes, long-lived streams, growth and 
       }
     }
     t.equal(mismatches, 0, `ids from ${firstId}: lookups and sizes agree with a Map (peak ${peak} open streams)`);
-    t.ok(peak > 100, 'the table grew well past its first capacity');
+    t.ok(peak > 300, `the table grew well past its first capacity (to ${largest} slots)`);
+    t.ok(shrunk, 'and shrank again when mostly empty');
     t.same(table.toArray().map((s) => s.id).sort((a, b) => a - b), [...model.keys()].sort((a, b) => a - b), 'toArray lists exactly the open streams');
   }
   t.end();
@@ -61,5 +66,24 @@ t.test('deleting a stream that is not in the table changes nothing; clear emptie
   table.clear();
   t.equal(table.size, 0);
   t.equal(table.get(33), undefined);
+  t.end();
+});
+
+t.test('a small table keeps its size while the open streams swing between a few and a few dozen', (t) => {
+  const table = new StreamTable();
+  let id = 1;
+  const open: H2Stream[] = [];
+  const sizes = new Set<number>();
+  for (let round = 0; round < 50; round++) {
+    while (open.length < 40) {
+      const s = stream(id);
+      id += 2;
+      table.add(s);
+      open.push(s);
+    }
+    while (open.length > 2) table.delete(open.shift()!);
+    sizes.add(table.capacity);
+  }
+  t.same([...sizes], [128], 'one capacity after the first round');
   t.end();
 });
