@@ -189,7 +189,10 @@ export class H2Connection {
     stream.pending = [chunk];
     stream.pendingOffset = sent;
     stream.pendingEnd = endStream;
-    this.blocked.push(stream);
+    if (!stream.inBlocked) {
+      stream.inBlocked = true;
+      this.blocked.push(stream);
+    }
     return false;
   }
 
@@ -333,15 +336,30 @@ export class H2Connection {
     return offset;
   }
 
-  /** Sends what blocked streams can now send, in order. */
+  /**
+   * Sends what blocked streams can now send, in order. The list is compacted in place; streams
+   * that drained on their own WINDOW_UPDATE, or closed, leave it here. (Streams that block while
+   * this runs are appended and get their turn in the same pass.)
+   */
   private drainBlocked(): void {
-    if (this.blocked.length === 0) return;
-    const still: H2Stream[] = [];
-    for (const stream of this.blocked) {
-      if (stream.closed || stream.pending === undefined) continue;
-      if (this.sendWindow <= 0 || stream.sendWindow <= 0 || this.socket.writableLength > SOCKET_BACKLOG_LIMIT || !this.drainStream(stream)) still.push(stream);
+    const blocked = this.blocked;
+    if (blocked.length === 0) return;
+    let kept = 0;
+    for (let i = 0; i < blocked.length; i++) {
+      if (this.sendWindow <= 0 || this.socket.writableLength > SOCKET_BACKLOG_LIMIT) {
+        // The connection's window is spent (or its socket backed up): nobody else can send now;
+        // the rest keep their places.
+        if (kept === i) return;
+        for (; i < blocked.length; i++) blocked[kept++] = blocked[i]!;
+        break;
+      }
+      const stream = blocked[i]!;
+      const waiting = !stream.closed && stream.pending !== undefined
+        && (stream.sendWindow <= 0 || !this.drainStream(stream));
+      if (waiting) blocked[kept++] = stream;
+      else stream.inBlocked = false;
     }
-    this.blocked = still;
+    blocked.length = kept;
   }
 
   /** Sends a blocked stream's queue; true when all of it went. */
@@ -814,9 +832,8 @@ export class H2Connection {
       stream.handler.onReset(stream, ErrorCode.FLOW_CONTROL_ERROR, false);
       return;
     }
-    if (stream.pending !== undefined && this.sendWindow > 0) {
-      if (this.drainStream(stream)) this.blocked = this.blocked.filter((s) => s !== stream);
-    }
+    // Drained here, the stream leaves the blocked list at the next drainBlocked().
+    if (stream.pending !== undefined && this.sendWindow > 0) this.drainStream(stream);
   }
 }
 

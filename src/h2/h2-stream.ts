@@ -43,6 +43,8 @@ export class H2Stream {
   /** Data waiting for window: chunks and the offset already sent of the first one. */
   pending: Buffer[] | undefined;
   pendingOffset = 0;
+  /** In its connection's list of streams waiting for window (at most once). */
+  inBlocked = false;
   /** Send END_STREAM (or these trailers) once `pending` is empty. */
   pendingEnd = false;
   /** Kept unencoded: HPACK blocks must be encoded in the order they go on the wire. */
