@@ -12,6 +12,8 @@ import { FRAME_HEADER_LENGTH, FrameType, writeFrameHeader } from './frames';
 const SLAB_SIZE = 16 * 1024;
 /** Payloads at least this long are written as their own buffer instead of copied. */
 const COPY_LIMIT = 1024;
+/** Payloads up to this long are copied into the slab by a loop. */
+const SMALL_COPY = 128;
 
 let dirty: FrameWriter[] = [];
 let flushScheduled = false;
@@ -48,7 +50,15 @@ export class FrameWriter {
       this.reserve(FRAME_HEADER_LENGTH + length);
       writeFrameHeader(this.slab, this.slabPos, length, type, flags, streamId);
       this.slabPos += FRAME_HEADER_LENGTH;
-      if (length > 0) this.slabPos += payload!.copy(this.slab, this.slabPos, start, end);
+      if (length > SMALL_COPY) {
+        this.slabPos += payload!.copy(this.slab, this.slabPos, start, end);
+      } else if (length > 0) {
+        // Byte by byte: Buffer#copy of part of a buffer makes a view object for it on every call.
+        const slab = this.slab;
+        let at = this.slabPos;
+        for (let i = start; i < end; i++) slab[at++] = payload![i]!;
+        this.slabPos = at;
+      }
     }
     this.queuedBytes += FRAME_HEADER_LENGTH + length;
     this.schedule();
