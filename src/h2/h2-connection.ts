@@ -693,24 +693,23 @@ export class H2Connection {
   }
 
   private openPeerStream(id: number, fields: readonly string[], count: number, overLimit: boolean, endStream: boolean): void {
-    const refuse = (code: ErrorCode): void => this.controlFrame(FrameType.RST_STREAM, 0, id, u32(code));
-    if (this.goawaySent) return refuse(ErrorCode.REFUSED_STREAM);
-    if (this.streams.size >= this.options.maxConcurrentStreams) return refuse(ErrorCode.REFUSED_STREAM);
+    if (this.goawaySent) return this.refuse(id, ErrorCode.REFUSED_STREAM);
+    if (this.streams.size >= this.options.maxConcurrentStreams) return this.refuse(id, ErrorCode.REFUSED_STREAM);
     if (overLimit) {
       this.streamsOpened += 1;
       this.handler.onBadRequest?.('header list too large');
-      return refuse(ErrorCode.INTERNAL_ERROR);
+      return this.refuse(id, ErrorCode.INTERNAL_ERROR);
     }
     this.streamsOpened += 1;
     if (this.exceedsHeaderLimits(fields, count)) {
       // Envoy's codec fails the header callback; the stream is reset with INTERNAL_ERROR.
       this.handler.onBadRequest?.('header list too large');
-      return refuse(ErrorCode.INTERNAL_ERROR);
+      return this.refuse(id, ErrorCode.INTERNAL_ERROR);
     }
     const headers = headersFromFields(fields, count, BlockKind.Request);
     if (typeof headers === 'string') {
       this.handler.onBadRequest?.(headers);
-      return refuse(ErrorCode.PROTOCOL_ERROR);
+      return this.refuse(id, ErrorCode.PROTOCOL_ERROR);
     }
     const stream = new H2Stream(id, NO_HANDLER, this.peerInitialWindow, this.options.streamWindow);
     stream.connection = this;
@@ -719,6 +718,11 @@ export class H2Connection {
     this.streams.add(stream);
     if (endStream) stream.remoteEnded = true;
     this.handler.onStream?.(stream, headers, endStream);
+  }
+
+  /** Resets a stream the peer opened that is not taken (it never became a record here). */
+  private refuse(id: number, code: ErrorCode): void {
+    this.controlFrame(FrameType.RST_STREAM, 0, id, u32(code));
   }
 
   /** Envoy's header-map limits: field count, and the sum of name and value lengths. */
