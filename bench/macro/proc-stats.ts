@@ -82,3 +82,16 @@ export function peakRssMiB(pid: number): number {
   }
   return kib / 1024;
 }
+
+/**
+ * Moves `pid` and its descendants, every thread of each, onto one CPU (`taskset -a -p -c`).
+ * Returns false when taskset is missing or refuses (then nothing is pinned).
+ */
+export function pinProcessTree(pid: number, cpu: number): boolean {
+  try {
+    for (const p of processTree(pid)) execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(p)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -9,13 +9,14 @@
  *   3. h2load closed loop (`-D`) → calls/s, proxy CPU per call served at max load;
  *   4. our generator (bench/load/grpc-load.ts, ghz JSON) closed loop → calls/s;
  *   5. our generator open loop at the workload's fixed rate → p50/p99/p99.9,
- *      proxy CPU per call at that rate;
+ *      proxy CPU per call at that rate; then h2load open loop (`--rps`) at the same
+ *      rate → p50/p99/p99.9 again, without a generator's garbage collector in the tail;
  *   6. peak RSS (VmHWM of the proxy's process tree), stop.
  *
  *   npm run bench -- [--quick] [--paths direct,legate,haproxy,nginx] [--workloads unary-small,...]
  *       [--duration 5] [--open-duration 5] [--warmup 2000] [--rate N] [--no-append]
  *       [--out-dir bench/results] [--legate-arg X ...] [--profile]
- *       [--legate-baseline other/dist/src/main.js] [--rounds 1] [--legate-node-arg --flag ...]
+ *       [--legate-baseline other/dist/src/main.js] [--rounds 1] [--legate-node-arg --flag ...] [--pin]
  *
  * `--quick` (smoke test): 1 s phases, 300 warm-up calls, open loop at 200 calls/s.
  * `--profile`: Legate runs with `node --cpu-prof`; a self-time summary of each
@@ -26,6 +27,9 @@
  * (LEGATE_HTTP2_CORE=node) instead of its frame-level HTTP/2 core.
  * `--rounds N`: measure every workload × path N times, interleaved, and report
  * the median of each figure (errors are summed).
+ * `--pin`: each proxy gets CPU 1 to itself and everything else runs on CPU 0, as a
+ * sidecar has its own CPU in a pod; latency then shows the proxy, not the scheduler
+ * sharing two cores among five processes.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -38,7 +42,7 @@ import { parseGhzReport, reportPercentile, type GhzReport } from '../load/ghz-re
 import { startBackend, type BackendProcess } from './backend-process';
 import { renderProfileSummary, summarizeCpuProfile, type ProfileSummary } from './cpu-profile-summary';
 import { h2loadVersion, runH2load } from './h2load';
-import { cpuSeconds, peakRssMiB } from './proc-stats';
+import { cpuSeconds, peakRssMiB, pinProcessTree } from './proc-stats';
 import { ensureBaselineProxies, PATH_NAMES, startPath, type PathName, type RunningPath } from './proxies';
 import { renderSideBySide, type Cell } from './side-by-side-report';
 import { renderBarChart } from './svg-chart';
@@ -64,6 +68,8 @@ interface Options {
   readonly rounds: number;
   /** node/V8 flags for the `legate` path only (e.g. heap sizing), to compare against legate-base. */
   readonly legateNodeArgs: string[];
+  /** Proxies on CPU 1; this harness, its load generators and the backend on CPU 0. */
+  readonly pin: boolean;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -84,6 +90,7 @@ function parseOptions(argv: readonly string[]): Options {
       'legate-baseline': { type: 'string' },
       rounds: { type: 'string' },
       'legate-node-arg': { type: 'string', multiple: true, default: [] },
+      pin: { type: 'boolean', default: false },
     },
   });
   const quick = values.quick === true;
@@ -116,6 +123,7 @@ function parseOptions(argv: readonly string[]): Options {
     baselineEntry,
     rounds: Math.round(positive('rounds', values.rounds, 1)),
     legateNodeArgs: values['legate-node-arg'] as string[],
+    pin: values.pin === true,
   };
 }
 
@@ -249,6 +257,18 @@ async function measure(running: RunningPath, workload: Workload, backend: Backen
   };
   log(`${label}: open ${rate}/s → ${Math.round(open.rps)}/s, p50 ${us(50)?.toFixed(0)} µs, p99 ${us(99)?.toFixed(0)} µs, p99.9 ${us(99.9)?.toFixed(0)} µs`);
 
+  // h2load open loop at the same rate: latency without the node generator's own pauses.
+  const logFile = path.join(tmp, `${workload.id}-${running.name}-rate.log`);
+  const clients = workload.openConnections;
+  const atRate = await runH2load({
+    url, bodyFile, headers, requests: 0, durationS: options.openDurationS, clients, streams: 10,
+    ratePerClient: Math.max(1, Math.round(rate / clients)), logFile,
+  });
+  const h2Latency = atRate.latency;
+  fs.rmSync(logFile, { force: true });
+  const h2RateErrors = atRate.failed + atRate.errored + atRate.timeout + atRate.non2xx;
+  log(`${label}: h2load ${rate}/s → ${Math.round(atRate.reqPerSec)}/s, p50 ${h2Latency?.p50Us.toFixed(0)} µs, p99 ${h2Latency?.p99Us.toFixed(0)} µs, p99.9 ${h2Latency?.p999Us.toFixed(0)} µs`);
+
   return {
     cell: {
       workload: workload.id,
@@ -262,9 +282,12 @@ async function measure(running: RunningPath, workload: Workload, backend: Backen
       p50Us: us(50),
       p99Us: us(99),
       p999Us: us(99.9),
+      h2P50Us: h2Latency?.p50Us,
+      h2P99Us: h2Latency?.p99Us,
+      h2P999Us: h2Latency?.p999Us,
       idleRssMiB,
       peakRssMiB: pid !== undefined ? peakRssMiB(pid) : undefined,
-      errors: h2Errors + notOk(closed) + notOk(open),
+      errors: h2Errors + notOk(closed) + notOk(open) + h2RateErrors,
     },
     reports: { closed, open },
   };
@@ -291,6 +314,9 @@ export function medianCell(rounds: readonly Cell[]): Cell {
     p50Us: median((c) => c.p50Us),
     p99Us: median((c) => c.p99Us),
     p999Us: median((c) => c.p999Us),
+    h2P50Us: median((c) => c.h2P50Us),
+    h2P99Us: median((c) => c.h2P99Us),
+    h2P999Us: median((c) => c.h2P999Us),
     idleRssMiB: median((c) => c.idleRssMiB),
     peakRssMiB: median((c) => c.peakRssMiB),
     errors: rounds.reduce((a, c) => a + c.errors, 0),
@@ -307,7 +333,7 @@ export interface SideBySideOutput {
 }
 
 async function main(): Promise<number> {
-  const options = parseOptions(process.argv.slice(2));
+  let options = parseOptions(process.argv.slice(2));
   const h2load = h2loadVersion();
   if (h2load === undefined) {
     log('h2load is not installed (Debian/Ubuntu: apt-get install nghttp2-client; macOS: brew install nghttp2)');
@@ -328,6 +354,12 @@ async function main(): Promise<number> {
   const loadBefore = os.loadavg();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'legate-side-by-side-'));
   const profileDir = path.join(tmp, 'profiles');
+  // --pin: what a sidecar has in a pod, a CPU of its own: the proxy on CPU 1; this harness (and so
+  // the generators and the backend it starts, which inherit its affinity) on CPU 0.
+  if (options.pin && !pinProcessTree(process.pid, 0)) {
+    log('--pin: taskset failed; running unpinned');
+    options = { ...options, pin: false };
+  }
   const backend = await startBackend();
   let current: RunningPath | undefined;
   const cleanup = async (): Promise<void> => {
@@ -350,6 +382,7 @@ async function main(): Promise<number> {
         const nodeArgs =
           name !== 'legate' ? [] : [...options.legateNodeArgs, ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, workload.id)}`] : [])];
         current = await startPath(name, backend.port, tmp, options.legateArgs, nodeArgs, options.baselineEntry);
+        if (options.pin && current.pid !== undefined) pinProcessTree(current.pid, 1);
         versions.set(name, current.version);
         try {
           const measured = await measure(current, workload, backend, options, tmp);
@@ -419,12 +452,13 @@ async function main(): Promise<number> {
       settings:
         `${options.quick ? '**Quick mode (smoke test; numbers not meaningful).** ' : ''}` +
         `Each workload × path: fresh proxy, ${options.warmup} warm-up calls (h2load), h2load closed loop \`-D ${options.durationS}s\`${options.quick ? '' : ' (+1 s warm-up)'} \`-t 1\`, ` +
-        `node generator closed loop ${options.durationS} s, node generator open loop ${options.openDurationS} s at ${rates} calls/s (latencies from call issue to stream close, OK calls, nearest rank). ` +
+        `node generator closed loop ${options.durationS} s, node generator open loop ${options.openDurationS} s at ${rates} calls/s (latencies from call issue to stream close, OK calls, nearest rank), then h2load \`--rps\` for ${options.openDurationS} s at the same rate over the same number of connections (its log's 2xx latencies, nearest rank). ` +
         'CPU = user+system of the proxy process tree from /proc (nginx master+worker; HAProxy and Legate one process; legate-c2 a primary and two worker processes) ÷ calls the backend served in that phase. ' +
         'One worker per proxy except legate-c2 (`--concurrency 2`); HAProxy `proto h2` both sides, `http-reuse always`; nginx `grpc_pass` with upstream keepalive, `keepalive_requests 1000000`, `http2` listener. ' +
         (options.legateNodeArgs.length > 0 ? `Path legate runs with node flags \`${options.legateNodeArgs.join(' ')}\`. ` : '') +
         (options.baselineEntry !== undefined ? `Path legate-base is the Legate build at \`${options.baselineEntry}\`. ` : '') +
         (options.rounds > 1 ? `${options.rounds} rounds, paths interleaved within each round; cells are medians over rounds, errors summed. ` : '') +
+        (options.pin ? '**Pinned** (`--pin`): each proxy on CPU 1; the harness, load generators and backend on CPU 0. ' : '') +
         `Whole run ${wallS.toFixed(0)} s.`,
       chart: chartLink,
       skipped,

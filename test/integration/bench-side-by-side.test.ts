@@ -35,13 +35,14 @@ t.test('quick side-by-side run, direct + Legate', { skip: h2loadVersion() === un
     return;
   }
   const output = JSON.parse(fs.readFileSync(path.join(outDir, jsonFile), 'utf8')) as {
-    cells: Array<{ workload: string; path: string; errors: number; cpuUsPerCallMax?: number; h2loadCallsPerS: number }>;
+    cells: Array<{ workload: string; path: string; errors: number; cpuUsPerCallMax?: number; h2loadCallsPerS: number; h2P99Us?: number }>;
     reports: Record<string, Record<string, { closed: unknown; open: unknown }>>;
   };
   t.same(output.cells.map((c) => `${c.workload}/${c.path}`).sort(), ['unary-small/direct', 'unary-small/legate', 'unary-small/legate-c2']);
   for (const cell of output.cells) {
     t.equal(cell.errors, 0, `${cell.workload}/${cell.path}: no failed calls`);
     t.equal(cell.cpuUsPerCallMax === undefined || cell.cpuUsPerCallMax === null, cell.path === 'direct', `${cell.workload}/${cell.path}: proxy CPU only for the proxy`);
+    t.ok(typeof cell.h2P99Us === 'number' && cell.h2P99Us > 0, `${cell.workload}/${cell.path}: h2load latency at the fixed rate measured`);
     for (const loop of ['closed', 'open'] as const) {
       const report = parseGhzReport(JSON.stringify(output.reports[cell.workload]?.[cell.path]?.[loop]), `${cell.workload}/${cell.path}/${loop}`);
       t.ok(report.count > 0, `${cell.workload}/${cell.path}/${loop}: calls made`);
@@ -49,7 +50,7 @@ t.test('quick side-by-side run, direct + Legate', { skip: h2loadVersion() === un
       t.ok(Array.isArray(report.latencyDistribution) && Array.isArray(report.histogram));
     }
   }
-  t.match(run.stdout, /\| path \| calls\/s \(h2load\) \|/);
+  t.match(run.stdout, /\| path \| calls\/s \(h2load\) \|.*\| h2load @ rate p50 \/ p99 \/ p99\.9 µs \|/);
   t.match(run.stdout, /\| Legate vs \|.*\n\|.*\n\| direct \|/);
   t.match(run.stdout, /`--concurrency 2` \/ `--concurrency 1`: calls\/s \d+\.\d+×/, 'worker scaling ratio reported');
   const svg = fs.readFileSync(path.join(outDir, svgFile), 'utf8');
