@@ -196,7 +196,9 @@ function decodeField(field: protobuf.Field, raw: unknown, path: string, ctx: Wal
 
 /** One value of a field: the field itself, an element of a repeated field, or a map value. */
 function decodeSingle(field: protobuf.Field, raw: unknown, path: string, ctx: WalkContext, element: boolean): ProtoValue | undefined | typeof ABSENT {
-  const resolved = field.resolvedType;
+  // Resolved here, for the fields an input sets, not for every field of the type: resolving
+  // builds the field's type, and the descriptor builds types only when reached (descriptor-chunks.ts).
+  const resolved = field.resolve().resolvedType;
   const nullable = resolved !== null && (fullNameOf(resolved) === '.google.protobuf.Value' || fullNameOf(resolved) === '.google.protobuf.NullValue');
   if (raw === null && !nullable) {
     return element ? report(ctx, path, `null is not allowed as an element of a repeated or map field`) : ABSENT;
@@ -239,7 +241,6 @@ function fieldIndex(type: protobuf.Type): Map<string, protobuf.Field> {
   if (index === undefined) {
     index = new Map();
     for (const field of type.fieldsArray) {
-      field.resolve();
       index.set(field.name, field);
       const json = field.jsonName ?? lowerCamel(field.name);
       if (!index.has(json)) index.set(json, field);
