@@ -60,6 +60,9 @@ export interface CodeCacheStats {
 
 const stats: CodeCacheStats = { file: undefined, used: 0, rejected: 0, stale: 0 };
 
+/** Undoes {@link installCodeCache}; set while installed. */
+let uninstall: (() => void) | undefined;
+
 export function codeCacheStats(): Readonly<CodeCacheStats> {
   return stats;
 }
@@ -106,6 +109,19 @@ export function installCodeCache(packageRoot: string, dir: string): void {
     else stats.used++;
     return runWrapped(this, script, filename);
   };
+  uninstall = () => {
+    ModuleInternal.prototype._compile = original;
+  };
+}
+
+/**
+ * Puts Node's own compile back and lets the cache file's buffer go (~0.75 MiB). bin/legate calls
+ * it once the entry module has loaded: start-up has loaded what the cache holds by then (modules
+ * loaded later, on first use, were not loaded by the producer's run either).
+ */
+export function releaseCodeCache(): void {
+  uninstall?.();
+  uninstall = undefined;
 }
 
 /**

@@ -38,13 +38,14 @@ exports.unused = true;
 const cc = require(${JSON.stringify(CODE_CACHE)});
 if (process.argv[2] === 'produce') cc.produceCodeCache(__dirname, require('path').join(__dirname, 'cache'));
 else cc.installCodeCache(__dirname, require('path').join(__dirname, 'cache'));
+if (process.argv[2] === 'release') cc.releaseCodeCache();
 const answer = require('./dist/main.js')();
 process.stdout.write(JSON.stringify({ answer, stats: cc.codeCacheStats() }));
 `);
   return root;
 }
 
-function run(root: string, mode: 'produce' | 'consume', nodeArgs: readonly string[] = []): Run {
+function run(root: string, mode: 'produce' | 'consume' | 'release', nodeArgs: readonly string[] = []): Run {
   return JSON.parse(execFileSync(process.execPath, [...nodeArgs, path.join(root, 'run.js'), mode], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } })) as Run;
 }
 
@@ -134,4 +135,13 @@ t.test('--enable-source-maps keeps the loader compile (Node maps stack traces on
   t.equal(r.answer, ANSWER);
   t.equal(r.stats.file, undefined);
   t.equal(r.stats.used, 0);
+});
+
+t.test('after releaseCodeCache, modules compile as without a cache', async (t) => {
+  const root = makePackage(t);
+  run(root, 'produce');
+  const r = run(root, 'release');
+  t.equal(r.answer, ANSWER);
+  t.equal(r.stats.file, cacheFile(root), 'the cache was found');
+  t.equal(r.stats.used, 0, 'but modules loaded after the release do not use it');
 });
