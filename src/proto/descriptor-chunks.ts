@@ -72,7 +72,6 @@ export function writeDescriptorChunks(
 ): { chunks: number; bytes: number } {
   root.resolveAll();
   const members = new Map<string, Record<string, MemberJson>>();
-  // Absolute names need every reference resolved (resolveAll above).
   const deps = new Map<string, Set<string>>();
   const visit = (ns: protobuf.NamespaceBase): void => {
     for (const obj of ns.nestedArray) {
@@ -80,6 +79,7 @@ export function writeDescriptorChunks(
         const chunk = packageOf(obj);
         let m = members.get(chunk);
         if (m === undefined) members.set(chunk, (m = {}));
+        // Absolute type names come from the references resolveAll() resolved above.
         m[obj.name] = withAbsoluteTypes(obj, withParsedOptions(obj, obj.toJSON() as unknown as MemberJson));
         let d = deps.get(chunk);
         if (d === undefined) deps.set(chunk, (d = new Set()));
@@ -248,7 +248,10 @@ export class LazyDescriptorRoot {
         return true;
       }
     }
-    return false;
+    // Types declared without a package live in the root's chunk ('').
+    if (this.manifest.chunks[''] === undefined) return false;
+    this.loadClosure('');
+    return true;
   }
 
   /**
