@@ -40,6 +40,7 @@ if (out !== undefined) {
       grpcJs: has('@grpc/grpc-js'),
       yaml: has('yaml'),
       codeCache: codeCacheOf(modules),
+      legateModules: modules.map((k) => /[/\\]dist[/\\]src[/\\](.*)$/.exec(k)?.[1]?.replace(/\\/g, '/')).filter((m): m is string => m !== undefined).sort(),
       packages: [...new Set(modules.map((k) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(k)?.[1]).filter((p): p is string => p !== undefined))].sort(),
     };
     fs.appendFileSync(out, `${JSON.stringify(line)}\n`);
@@ -65,6 +66,8 @@ export interface MemoryProbe {
   readonly undici: boolean;
   readonly grpcJs: boolean;
   readonly yaml: boolean;
+  /** Legate's own modules loaded, relative to dist/src (`upstream/cluster.js`). */
+  readonly legateModules: readonly string[];
   /** Legate's code cache in this process (src/common/code-cache.ts). */
   readonly codeCache: CodeCacheStats | undefined;
   /** Packages under node_modules with at least one loaded file. */

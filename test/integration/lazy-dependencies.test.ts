@@ -68,6 +68,11 @@ t.test('a static JSON bootstrap with HTTP/2 clusters loads neither undici, grpc-
   t.notOk(p.grpcJs, '@grpc/grpc-js not loaded');
   t.notOk(p.yaml, 'yaml not loaded');
   t.ok(p.packages.includes('protobufjs'), `loaded packages: ${p.packages.join(', ')}`);
+  // Nor the parts of Legate such a sidecar does not run.
+  for (const unused of ['workers/', 'health/health-checker.js', 'health/probers.js', 'cli/wait-command.js', 'iptables/']) {
+    t.notOk(p.legateModules.some((m) => m.startsWith(unused)), `${unused} not loaded`);
+  }
+  t.ok(p.legateModules.includes('upstream/cluster.js'), `Legate modules reported (${p.legateModules.length})`);
   // `npm run build` (and ensure-built before tests) writes the code cache for this node.
   const cc = p.codeCache;
   t.ok(cc?.file !== undefined, `bin/legate found its code cache (${JSON.stringify(cc)})`);
