@@ -69,7 +69,7 @@ t.test('a static JSON bootstrap with HTTP/2 clusters loads neither undici, grpc-
   t.notOk(p.yaml, 'yaml not loaded');
   t.ok(p.packages.includes('protobufjs'), `loaded packages: ${p.packages.join(', ')}`);
   // Nor the parts of Legate such a sidecar does not run.
-  for (const unused of ['workers/', 'health/health-checker.js', 'health/probers.js', 'cli/wait-command.js', 'iptables/']) {
+  for (const unused of ['workers/', 'health/health-checker.js', 'health/probers.js', 'cli/wait-command.js', 'iptables/', 'xds/xds-manager.js', 'xds/xds-transport.js']) {
     t.notOk(p.legateModules.some((m) => m.startsWith(unused)), `${unused} not loaded`);
   }
   t.ok(p.legateModules.includes('upstream/cluster.js'), `Legate modules reported (${p.legateModules.length})`);
