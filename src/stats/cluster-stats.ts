@@ -67,6 +67,11 @@ export class ClusterScope {
 
   /** Reports this scope; `current` is the live cluster of this name. */
   report(sink: StatSink, current: Cluster): void {
+    // The 5-s flush of an idle 100-service sidecar built ~0.8 MiB of stat names each time.
+    if (sink.histogramsOnly === true) {
+      sink.histogram(`${this.prefix}upstream_rq_time`, this.upstreamRqTime);
+      return;
+    }
     this.clusters.add(current.stats);
     const liveHosts = new Set<HostStats>();
     for (const h of current.allHosts()) {
