@@ -18,6 +18,10 @@ if (!fs.existsSync(generator)) {
   console.error(`[legate] ${path.relative(root, generator)} not built: skipping the code cache`);
   process.exit(0);
 }
+// Current already (same V8 tag, every listed module unchanged)? Then there is nothing to do.
+const { codeCacheIsCurrent } = require(path.join(root, 'dist', 'src', 'common', 'code-cache.js'));
+if (!process.argv.includes('--force') && codeCacheIsCurrent(root, dir)) process.exit(0);
+
 const started = Date.now();
 // Old files go first: bin/legate would otherwise consume them instead of compiling for the producer.
 fs.rmSync(dir, { recursive: true, force: true });
@@ -35,3 +39,4 @@ try {
 const files = fs.readdirSync(dir);
 const bytes = files.reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0);
 console.error(`[legate] code cache: ${files.join(', ')}, ${(bytes / 1024).toFixed(0)} KiB in ${path.relative(root, dir)} (${Date.now() - started} ms)`);
+

@@ -166,6 +166,24 @@ export function produceCodeCache(packageRoot: string, dir: string): void {
   });
 }
 
+/**
+ * True when `dir` holds a cache for this process' V8 tag whose every entry still matches its
+ * module under `packageRoot` (the build skips remaking it then).
+ */
+export function codeCacheIsCurrent(packageRoot: string, dir: string): boolean {
+  const cache = readCacheFile(codeCacheFile(dir));
+  if (cache === undefined) return false;
+  const names = Object.keys(cache.header.entries);
+  if (names.length === 0) return false;
+  return names.every((rel) => {
+    try {
+      return sha1(fs.readFileSync(path.join(packageRoot, rel), 'utf8')) === cache.header.entries[rel]!.sha1;
+    } catch {
+      return false;
+    }
+  });
+}
+
 function readCacheFile(file: string): { header: Header; data: Buffer } | undefined {
   try {
     const buf = fs.readFileSync(file);

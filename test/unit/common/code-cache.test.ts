@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import type { CodeCacheStats } from '../../../src/common/code-cache';
+import { codeCacheIsCurrent, type CodeCacheStats } from '../../../src/common/code-cache';
 
 const CODE_CACHE = path.join(__dirname, '..', '..', '..', 'src', 'common', 'code-cache.js');
 
@@ -74,10 +74,12 @@ t.test('modules load from a fitting cache, with the loader behaviour unchanged',
 t.test('a module whose source changed compiles from source, even at the same length', async (t) => {
   const root = makePackage(t);
   run(root, 'produce');
+  t.ok(codeCacheIsCurrent(root, path.join(root, 'cache')), 'the build sees a current cache');
   const helper = path.join(root, 'dist', 'helper.js');
   const text = fs.readFileSync(helper, 'utf8');
   fs.writeFileSync(helper, text.replace("'forty'", "'fifty'"));
   t.equal(fs.statSync(helper).size, Buffer.byteLength(text), 'same length: V8 alone would accept the data');
+  t.notOk(codeCacheIsCurrent(root, path.join(root, 'cache')), 'the build sees it is stale');
   const r = run(root, 'consume');
   t.equal(r.answer, ANSWER.replace('forty', 'fifty'), 'the edited module runs');
   t.equal(r.stats.stale, 1);
