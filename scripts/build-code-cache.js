@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// Writes dist/code-cache/v8-<tag>.bin: V8's compiled code for the modules a sidecar start loads
+// Writes dist/code-cache/modules.bin: V8's compiled code for the modules a sidecar start loads
 // (src/common/code-cache.ts). Runs `bin/legate --mode validate` once on a small Istio-shaped
 // static bootstrap (bench/macro/sidecar-bootstrap.ts) with the producer preloaded; the cache is
 // taken at that process' exit, so it holds what start-up compiled. Needs the compiled tree (run
-// after tsc and the proto descriptor). The file is keyed by the V8 version and flags of the node
-// that runs this script; bin/legate ignores it under other flags or when a module changed.
+// after tsc and the proto descriptor). V8 accepts the data only under the V8 version and flags of
+// the node that ran this script; bin/legate drops it otherwise, and skips modules that changed.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');

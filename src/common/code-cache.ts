@@ -11,12 +11,13 @@
  * that compiles a listed module with `vm.Script` and its `cachedData`.
  *
  * The cache is an optimisation only and is ignored silently whenever it might not fit:
- *  - the file is named by `v8.cachedDataVersionTag()` (V8 version, V8 flags, CPU features), so
- *    a process started with other V8 flags (`--max-old-space-size`, `--expose-gc`, ...) finds no
- *    file and compiles as before;
+ *  - V8 rejects data made by another V8 version, under other V8 flags (`--max-old-space-size`,
+ *    `--expose-gc`, ...) or for other CPU features (`cachedDataRejected`): at the first rejected
+ *    module the consumer uninstalls itself and everything compiles as before. (The consumer does
+ *    not load node:v8 to compare `v8.cachedDataVersionTag()` first: that module alone costs
+ *    ~1 MiB of RSS and 2–3 ms; the build uses the tag to tell whether the file is current.)
  *  - each entry carries the SHA-1 of the module's source: an edited or rebuilt file, whatever
  *    its length, compiles from source (V8 itself checks only the source length);
- *  - V8 rejects data that does not match (`cachedDataRejected`): the module compiles from source;
  *  - an unreadable, truncated or foreign file is ignored as a whole;
  *  - with `--enable-source-maps` (command line or NODE_OPTIONS) nothing is installed: Node maps
  *    stack traces only for modules its own compile saw. A preload that turns source maps on by
@@ -25,9 +26,7 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import Module from 'node:module';
 import path from 'node:path';
-import v8 from 'node:v8';
 import vm from 'node:vm';
 
 const MAGIC = 'LGCC0001';
@@ -48,11 +47,11 @@ interface Header {
 
 /** What the consumer did in this process (for tests and the memory probe). */
 export interface CodeCacheStats {
-  /** The cache file found for this process' V8 tag, or undefined. */
+  /** The cache file read, or undefined (none, or unusable). */
   file: string | undefined;
   /** Modules compiled with cached data V8 accepted. */
   used: number;
-  /** Modules whose cached data V8 rejected. */
+  /** Modules whose cached data V8 rejected (at most 1: the consumer then uninstalls itself). */
   rejected: number;
   /** Listed modules whose source no longer matches (compiled from source). */
   stale: number;
@@ -67,9 +66,14 @@ export function codeCacheStats(): Readonly<CodeCacheStats> {
   return stats;
 }
 
-/** The cache file for this process' V8 version and flags, under `dir`. */
+/** The cache file under `dir`. */
 export function codeCacheFile(dir: string): string {
-  return path.join(dir, `v8-${v8.cachedDataVersionTag()}.bin`);
+  return path.join(dir, 'modules.bin');
+}
+
+/** V8's version/flags/CPU tag; node:v8 is loaded only here (build time, tests). */
+function v8Tag(): number {
+  return (require('node:v8') as typeof import('node:v8')).cachedDataVersionTag();
 }
 
 type CompileFn = (this: NodeModule, content: string, filename: string) => unknown;
@@ -81,12 +85,14 @@ interface ModuleInternals {
   _extensions: NodeJS.RequireExtensions;
   _cache: NodeJS.Require['cache'];
 }
-const ModuleInternal = Module as unknown as ModuleInternals;
+// The CommonJS Module class, as this module's own `module` object knows it: `require('node:module')`
+// would load Node's ESM loader and source-map support into every start.
+const ModuleInternal = module.constructor as unknown as ModuleInternals;
 
 /**
  * Installs the consumer for modules under `packageRoot` (its `dist/` and `node_modules/`),
- * with the cache file for this process' tag in `dir`. Does nothing when there is none or it is
- * unusable. Call once, before the modules it should cover are loaded.
+ * with the cache file in `dir`. Does nothing when there is none or it is unusable. Call once,
+ * before the modules it should cover are loaded.
  */
 export function installCodeCache(packageRoot: string, dir: string): void {
   if (sourceMapsRequested()) return;
@@ -105,8 +111,13 @@ export function installCodeCache(packageRoot: string, dir: string): void {
       return original.call(this, content, filename);
     }
     const script = new vm.Script(ModuleInternal.wrap(content), { filename, cachedData: data.subarray(entry.offset, entry.offset + entry.length) });
-    if (script.cachedDataRejected === true) stats.rejected++;
-    else stats.used++;
+    if (script.cachedDataRejected === true) {
+      // Most likely made under other V8 flags or another V8: the rest would be rejected too.
+      stats.rejected++;
+      releaseCodeCache();
+    } else {
+      stats.used++;
+    }
     return runWrapped(this, script, filename);
   };
   uninstall = () => {
@@ -154,7 +165,7 @@ export function produceCodeCache(packageRoot: string, dir: string): void {
       chunks.push(d);
       offset += d.length;
     }
-    const header = Buffer.from(JSON.stringify({ tag: v8.cachedDataVersionTag(), entries } satisfies Header));
+    const header = Buffer.from(JSON.stringify({ tag: v8Tag(), entries } satisfies Header));
     const lead = Buffer.alloc(MAGIC.length + 4);
     lead.write(MAGIC, 0, 'latin1');
     lead.writeUInt32LE(header.length, MAGIC.length);
@@ -172,7 +183,7 @@ export function produceCodeCache(packageRoot: string, dir: string): void {
  */
 export function codeCacheIsCurrent(packageRoot: string, dir: string): boolean {
   const cache = readCacheFile(codeCacheFile(dir));
-  if (cache === undefined) return false;
+  if (cache === undefined || cache.header.tag !== v8Tag()) return false;
   const names = Object.keys(cache.header.entries);
   if (names.length === 0) return false;
   return names.every((rel) => {
@@ -192,7 +203,7 @@ function readCacheFile(file: string): { header: Header; data: Buffer } | undefin
     const start = MAGIC.length + 4;
     if (start + headerLength > buf.length) return undefined;
     const header = JSON.parse(buf.toString('utf8', start, start + headerLength)) as Header;
-    if (header.tag !== v8.cachedDataVersionTag() || typeof header.entries !== 'object' || header.entries === null) return undefined;
+    if (typeof header.entries !== 'object' || header.entries === null) return undefined;
     const data = buf.subarray(start + headerLength);
     for (const e of Object.values(header.entries)) {
       if (!Number.isInteger(e.offset) || !Number.isInteger(e.length) || e.offset < 0 || e.offset + e.length > data.length) return undefined;

@@ -4,9 +4,9 @@
  * Legate itself. On SIGUSR2 it runs two full GCs and appends one
  * JSON line ({@link MemoryProbe}) to the file named by LEGATE_MEMORY_PROBE_OUT.
  *
- * Without `--expose-gc` it turns the flag on at the first probe instead: a V8 flag on the command
- * line changes `v8.cachedDataVersionTag()`, so Legate would not find its code cache
- * (src/common/code-cache.ts) and the start measured would not be the start users get.
+ * Without `--expose-gc` it turns the flag on at the first probe instead: with a V8 flag on the
+ * command line V8 would reject Legate's code cache (src/common/code-cache.ts), and the start
+ * measured would not be the start users get.
  */
 import fs from 'node:fs';
 import v8 from 'node:v8';
