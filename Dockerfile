@@ -12,10 +12,14 @@ COPY src ./src
 COPY protos ./protos
 COPY scripts ./scripts
 COPY native ./native
+# The sample sidecar bootstrap that scripts/build-code-cache.js starts Legate on.
+COPY bench/macro/sidecar-bootstrap.ts ./bench/macro/
+COPY bin ./bin
 RUN node node_modules/typescript/bin/tsc -p tsconfig.json --rootDir . \
  && node scripts/build-native.js \
  && node scripts/build-proto-descriptor.js \
- && npm prune --omit=dev --no-audit --no-fund
+ && npm prune --omit=dev --no-audit --no-fund \
+ && node scripts/build-code-cache.js
 
 FROM node:20-bookworm-slim
 # iptables is needed by `legate iptables` when the image runs as the init container.
@@ -26,6 +30,8 @@ WORKDIR /opt/legate
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
 COPY --from=build /src/dist/envoy-descriptor ./dist/envoy-descriptor
+# V8 code cache (src/common/code-cache.ts); ignored if this machine's CPU features give another V8 tag.
+COPY --from=build /src/dist/code-cache ./dist/code-cache
 COPY --from=build /src/protos ./protos
 COPY package.json ./
 COPY bin ./bin

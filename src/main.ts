@@ -8,11 +8,8 @@ import { parseCommandLine } from './cli/options';
 import { flushLogs, logger, reopenLogs } from './common/logger';
 import { loadBootstrap } from './bootstrap/bootstrap';
 import { Server } from './server/server';
-import { runWaitCommand } from './cli/wait-command';
 import { reopenAccessLogs } from './access-log/access-logger';
 import { installFastAsyncResourceBind } from './common/async-resource-bind';
-import { Primary } from './workers/primary';
-import { runWorker } from './workers/worker';
 
 const log = logger('main');
 
@@ -28,7 +25,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return (require('./iptables/command') as typeof import('./iptables/command')).runIptablesCommand(argv.slice(1));
   }
   // `legate wait ...`: block until /ready (a postStart hook, like `pilot-agent wait`).
-  if (argv[0] === 'wait') return runWaitCommand(argv.slice(1));
+  if (argv[0] === 'wait') return (require('./cli/wait-command') as typeof import('./cli/wait-command')).runWaitCommand(argv.slice(1));
   const parsed = parseCommandLine(argv);
   if (parsed.exit) {
     process.stdout.write(parsed.exit.output.endsWith('\n') ? parsed.exit.output : `${parsed.exit.output}\n`);
@@ -61,7 +58,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (cluster.isWorker) {
     // A --concurrency worker: the primary sends the validated config; notices were its to print.
     applyLoggingOptions(options, []);
-    return runWorker(options);
+    return (require('./workers/worker') as typeof import('./workers/worker')).runWorker(options);
   }
   applyLoggingOptions(options, notices);
 
@@ -88,7 +85,10 @@ async function main(argv: readonly string[]): Promise<number> {
   let exitCode: number | undefined;
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((r) => (resolveExit = r));
-  const primary = workers > 1 ? new Primary(workers, loaded.model, options, loaded.proto ?? {}) : undefined;
+  // The worker-process machinery (and `legate wait` above) is loaded only when used: a
+  // single-process sidecar's start compiles and keeps in memory only what it runs.
+  const workerPool = workers > 1 ? (require('./workers/primary') as typeof import('./workers/primary')) : undefined;
+  const primary = workerPool === undefined ? undefined : new workerPool.Primary(workers, loaded.model, options, loaded.proto ?? {});
   const server = new Server(loaded.model, options, (code) => {
     if (exitCode === undefined) {
       exitCode = code;

@@ -4,7 +4,7 @@
  * `/ready` within 300 ms of start).
  *
  *   npm run bench:memory -- [--base DIR] [--base-label TEXT] [--services 100] [--runs 5]
- *       [--settle-ms 3000] [--idle-ms 30000] [--streams-seconds 10] [--no-streams] [--no-append] [--node-arg FLAG ...]
+ *       [--settle-ms 3000] [--idle-ms 30000] [--streams-seconds 10] [--no-streams] [--no-append] [--node-arg FLAG ...] [--keep-extra-ca-certs]
  *
  * `--node-arg` adds a row: this build again with these node flags, e.g.
  * `--node-arg=--max-old-space-size=512`, the old generation Node configures by itself inside a
@@ -20,8 +20,12 @@
  *   3. read VmRSS `--settle-ms` after /ready, and again `--idle-ms` after /ready: V8's memory
  *      reducer shrinks the heap only after ~10–20 s without allocation, so the second reading is
  *      the steady state of an idle sidecar;
- *   4. SIGUSR2 to the bench-only preload (memory-probe-preload.ts, with `--expose-gc`): two full
- *      GCs, then RSS, heap and the loaded modules (whether undici / grpc-js are among them).
+ *   4. SIGUSR2 to the bench-only preload (memory-probe-preload.ts, which turns on `--expose-gc`
+ *      only then: a V8 flag at start would change the V8 tag and hide Legate's code cache): two
+ *      full GCs, then RSS, heap and the loaded modules (whether undici / grpc-js are among them).
+ * Legate runs without NODE_EXTRA_CA_CERTS even if this shell has it (`--keep-extra-ca-certs` keeps
+ * it): node reads and parses that file before any JavaScript runs (~100 ms and ~1.7 MiB on this
+ * machine's CA bundle), a property of the environment that a sidecar container does not have.
  * Then, once per build, 1,000 concurrent streams: h2load `-c 10 -m 100` small unary gRPC calls
  * for `--streams-seconds` through the first service to the bench echo backend; peak RSS (VmHWM).
  * Medians go to stdout and, unless `--no-append`, to bench/RESULTS.md.
@@ -77,6 +81,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+/** The environment Legate runs in: this one, minus NODE_EXTRA_CA_CERTS unless kept (see the header). */
+let legateEnv: NodeJS.ProcessEnv = process.env;
+
 const PRELOAD = path.join(repoRoot(), 'dist', 'test', 'fakes', 'memory-probe-preload.js');
 
 /** A running Legate with the bench preload; `probe()` asks the preload for a post-GC reading. */
@@ -92,8 +99,8 @@ class ProbedLegate {
     const probeFile = path.join(tmp, `probe-${Date.now()}-${Math.random().toString(36).slice(2)}.jsonl`);
     const stderr: string[] = [];
     const started = performance.now();
-    const child = spawn(process.execPath, [...build.nodeArgs, '--expose-gc', '-r', PRELOAD, path.join(build.dir, 'bin', 'legate'), '-c', configFile], {
-      env: { ...process.env, LEGATE_MEMORY_PROBE_OUT: probeFile },
+    const child = spawn(process.execPath, [...build.nodeArgs, '-r', PRELOAD, path.join(build.dir, 'bin', 'legate'), '-c', configFile], {
+      env: { ...legateEnv, LEGATE_MEMORY_PROBE_OUT: probeFile },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     live.add(child);
@@ -211,6 +218,11 @@ function commitOf(dir: string): string {
 
 const f1 = (x: number): string => x.toFixed(1);
 
+function codeCacheText(p: Probe): string {
+  const c = p.codeCache;
+  return c === undefined || c.file === undefined ? 'no code cache' : `code cache: ${c.used} modules (${c.rejected} rejected, ${c.stale} stale)`;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -224,8 +236,14 @@ async function main(): Promise<void> {
       'no-streams': { type: 'boolean', default: false },
       'no-append': { type: 'boolean', default: false },
       'node-arg': { type: 'string', multiple: true },
+      'keep-extra-ca-certs': { type: 'boolean', default: false },
     },
   });
+  if (!values['keep-extra-ca-certs'] && process.env['NODE_EXTRA_CA_CERTS'] !== undefined) {
+    const { NODE_EXTRA_CA_CERTS: dropped, ...rest } = process.env;
+    legateEnv = rest;
+    log(`running Legate without NODE_EXTRA_CA_CERTS=${dropped} (--keep-extra-ca-certs keeps it)`);
+  }
   const services = Number(values.services);
   const runs = Number(values.runs);
   const settleMs = Number(values['settle-ms']);
@@ -247,7 +265,7 @@ async function main(): Promise<void> {
       for (const b of r % 2 === 0 ? builds : [...builds].reverse()) {
         const run = await idleRun(b, tmp, services, backend.port, settleMs, idleMs);
         idle.get(b)!.push(run);
-        log(`run ${r + 1}/${runs} ${b.label}: /ready ${run.readyMs.toFixed(0)} ms, RSS ${f1(run.settledRssMiB)} MiB after ${settleMs / 1000} s, ${f1(run.idleRssMiB)} MiB after ${idleMs / 1000} s, after GC ${f1(run.probe.rssMiB)} MiB, heap ${f1(run.probe.heapUsedMiB)} MiB, ${run.probe.modules} modules`);
+        log(`run ${r + 1}/${runs} ${b.label}: /ready ${run.readyMs.toFixed(0)} ms, RSS ${f1(run.settledRssMiB)} MiB after ${settleMs / 1000} s, ${f1(run.idleRssMiB)} MiB after ${idleMs / 1000} s, after GC ${f1(run.probe.rssMiB)} MiB, heap ${f1(run.probe.heapUsedMiB)} MiB, ${run.probe.modules} modules, ${codeCacheText(run.probe)}`);
       }
     }
     if (!values['no-streams']) {
@@ -279,6 +297,7 @@ async function main(): Promise<void> {
     `Machine: ${os.cpus().length} × ${cpu}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')} at the end (shared with other work: indicative only); Node ${process.version}.`,
     `\`npm run bench:memory\` (bench/macro/idle-and-startup.ts): ${runs} interleaved starts per build, median; RSS read ${settleMs / 1000} s and ${idleMs / 1000} s after /ready`,
     `(V8's memory reducer shrinks an idle heap after ~10–20 s); "after GC" = then two full GCs through the test-only preload.`,
+    `Legate's environment: ${legateEnv === process.env ? 'as the shell\'s' : 'the shell\'s without NODE_EXTRA_CA_CERTS'}.`,
     `1,000 streams: h2load -c 10 -m 100, ${streamsSeconds} s of small unary calls, peak RSS (VmHWM).`,
     '',
     `| build | spawn → /ready 200, ms (min–max) | RSS ${settleMs / 1000} s after /ready, MiB | idle RSS ${idleMs / 1000} s after /ready, MiB | idle RSS after GC, MiB | heap used / total after GC, MiB | modules loaded | undici / grpc-js loaded | 1,000 streams: peak RSS, MiB |`,

@@ -22,7 +22,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { isMainThread, threadId } from 'node:worker_threads';
 
 // === Levels ===
 
@@ -585,11 +584,22 @@ const state = {
   render: compileLogFormat(DEFAULT_LOG_FORMAT),
   sink: stderrSink(),
   clock: (): number => Date.now() + (performance.now() % 1),
-  threadId: String(isMainThread ? process.pid : threadId),
+  /** Set by configureLogging or, at the first line logged, {@link defaultThreadId}. */
+  threadId: undefined as string | undefined,
 };
 
+/**
+ * The pid on the main thread, the worker's `threadId` in a worker thread. node:worker_threads is
+ * loaded here, at the first line logged, not at start: a sidecar logging at `warning` (Istio's
+ * default) would load it (and ~1 MiB of RSS) for nothing.
+ */
+function defaultThreadId(): string {
+  const { isMainThread, threadId } = require('node:worker_threads') as typeof import('node:worker_threads');
+  return String(isMainThread ? process.pid : threadId);
+}
+
 // Reused for every line: formatting is synchronous, so one record object suffices.
-const record: LogRecord = { timeMs: 0, severity: 0, name: '', source: '', message: '', threadId: state.threadId };
+const record: LogRecord = { timeMs: 0, severity: 0, name: '', source: '', message: '', threadId: '' };
 
 function emit(l: ComponentLogger, severity: number, message: string): void {
   record.timeMs = state.clock();
@@ -597,7 +607,7 @@ function emit(l: ComponentLogger, severity: number, message: string): void {
   record.name = l.name;
   record.source = l.source;
   record.message = message;
-  record.threadId = state.threadId;
+  record.threadId = (state.threadId ??= defaultThreadId());
   state.sink.write(state.render(record) + '\n');
 }
 

@@ -10,17 +10,27 @@
  * package and the closure of those references, nothing else, so a bootstrap
  * pays only for the packages its types (and its `typed_config` type URLs) reach.
  *
+ * Within a loaded package, a member (message, enum, service) becomes a protobufjs
+ * object only when something reaches it by name: a bootstrap touches ~50 of the
+ * ~500 types its packages hold, and building reflection objects (fields, maps of
+ * fields, root registration) was most of the cost of loading a package. Every
+ * message-typed field and RPC type in the files is written as an absolute name
+ * (`.envoy.config.core.v3.Address`), so protobufjs resolves it by walking
+ * `Namespace#get` from the root, which is where the lazy members sit (a relative
+ * name would make protobufjs search sibling namespaces and build all of them).
+ *
  * Format (version {@link DESCRIPTOR_FORMAT}): `manifest.json` as
  * {@link DescriptorManifest}; `<package>.json` as {@link ChunkFile}, whose
- * members are protobufjs `toJSON()` output plus `parsedOptions` (which
- * protobufjs' JSON leaves out and PGV validation reads).
+ * members are the JSON text of protobufjs `toJSON()` output with absolute type
+ * names, plus `parsedOptions` (which protobufjs' JSON leaves out and PGV
+ * validation reads). The text is parsed when the member is first reached.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
 
 /** Bumped whenever the files' shape changes; a mismatch makes run time fall back to .proto text. */
-export const DESCRIPTOR_FORMAT = 1;
+export const DESCRIPTOR_FORMAT = 2;
 
 export interface DescriptorManifest {
   readonly format: number;
@@ -43,9 +53,9 @@ export interface DescriptorSources {
   readonly repoProtos: string;
 }
 
-/** One package: its direct members (messages, enums, services) in protobufjs JSON. */
+/** One package: its direct members (messages, enums, services), each as the text of its protobufjs JSON. */
 export interface ChunkFile {
-  readonly members: Record<string, MemberJson>;
+  readonly members: Record<string, string>;
 }
 
 type MemberJson = Record<string, unknown> & { parsedOptions?: unknown };
@@ -69,7 +79,8 @@ export function writeDescriptorChunks(
         const chunk = packageOf(obj);
         let m = members.get(chunk);
         if (m === undefined) members.set(chunk, (m = {}));
-        m[obj.name] = withParsedOptions(obj, obj.toJSON() as unknown as MemberJson);
+        // Absolute type names come from the references resolveAll() resolved above.
+        m[obj.name] = withAbsoluteTypes(obj, withParsedOptions(obj, obj.toJSON() as unknown as MemberJson));
         let d = deps.get(chunk);
         if (d === undefined) deps.set(chunk, (d = new Set()));
         collectReferences(obj, d);
@@ -90,7 +101,7 @@ export function writeDescriptorChunks(
   fs.mkdirSync(next, { recursive: true });
   let bytes = 0;
   for (const [chunk, m] of members) {
-    const text = JSON.stringify({ members: m } satisfies ChunkFile);
+    const text = JSON.stringify({ members: Object.fromEntries(Object.entries(m).map(([name, json]) => [name, JSON.stringify(json)])) } satisfies ChunkFile);
     fs.writeFileSync(path.join(next, `${chunk}.json`), text);
     bytes += text.length;
   }
@@ -151,6 +162,34 @@ function withParsedOptions(obj: protobuf.ReflectionObject, json: MemberJson): Me
   return json;
 }
 
+/**
+ * Rewrites the type names of fields (and map values) and RPCs in `json`, the toJSON output of
+ * `obj`, to the absolute names of what they resolved to. Scalar types stay as they are.
+ */
+function withAbsoluteTypes(obj: protobuf.ReflectionObject, json: MemberJson): MemberJson {
+  if (obj instanceof protobuf.Type) {
+    const fields = json['fields'] as Record<string, MemberJson> | undefined;
+    for (const f of obj.fieldsArray) {
+      const fj = fields?.[f.name];
+      if (fj !== undefined && f.resolvedType !== null && f.declaringField === null) fj['type'] = f.resolvedType.fullName;
+    }
+  }
+  if (obj instanceof protobuf.Service) {
+    const methods = json['methods'] as Record<string, MemberJson> | undefined;
+    for (const m of obj.methodsArray) {
+      const mj = methods?.[m.name];
+      if (mj === undefined) continue;
+      if (m.resolvedRequestType !== null) mj['requestType'] = m.resolvedRequestType.fullName;
+      if (m.resolvedResponseType !== null) mj['responseType'] = m.resolvedResponseType.fullName;
+    }
+  }
+  if (obj instanceof protobuf.Namespace) {
+    const nested = json['nested'] as Record<string, MemberJson> | undefined;
+    for (const n of obj.nestedArray) if (nested?.[n.name] !== undefined) withAbsoluteTypes(n, nested[n.name]!);
+  }
+  return json;
+}
+
 // === Reading (run time) ===
 
 /**
@@ -160,6 +199,8 @@ function withParsedOptions(obj: protobuf.ReflectionObject, json: MemberJson): Me
 export class LazyDescriptorRoot {
   readonly root = new protobuf.Root();
   private readonly loaded = new Set<string>();
+  /** Members of the loaded packages, and how many of them were built (diagnostics, tests). */
+  private readonly members = { listed: 0, built: 0 };
 
   private constructor(
     private readonly dir: string,
@@ -189,18 +230,44 @@ export class LazyDescriptorRoot {
     return this.loaded.size;
   }
 
+  /** Top-level members of the loaded packages, and how many are built protobufjs objects. */
+  get memberCounts(): { readonly listed: number; readonly built: number } {
+    return { ...this.members };
+  }
+
   /**
    * Loads the package that holds `fullName` (no leading dot), if any, with
    * every package its types reach, so that protobufjs can resolve all of them.
+   * Returns false when no package of the descriptor holds the name.
    */
-  ensure(fullName: string): void {
+  ensure(fullName: string): boolean {
     for (let end = fullName.lastIndexOf('.'); end > 0; end = fullName.lastIndexOf('.', end - 1)) {
       const pkg = fullName.slice(0, end);
       if (this.manifest.chunks[pkg] !== undefined) {
         this.loadClosure(pkg);
-        return;
+        return true;
       }
     }
+    // Types declared without a package live in the root's chunk ('').
+    if (this.manifest.chunks[''] === undefined) return false;
+    this.loadClosure('');
+    return true;
+  }
+
+  /**
+   * The message, enum or service with exactly this full name (no leading dot), or null.
+   * Walks the name one segment at a time (`Namespace#get`), so only that member is built:
+   * protobufjs' own lookup searches every namespace below the root for a name it does not
+   * find, which would build every member loaded so far.
+   */
+  lookup(fullName: string): protobuf.ReflectionObject | null {
+    if (!this.ensure(fullName)) return null;
+    let at: protobuf.ReflectionObject | null = this.root;
+    for (const segment of fullName.split('.')) {
+      at = at instanceof protobuf.Namespace ? at.get(segment) : null;
+      if (at === null) return null;
+    }
+    return at;
   }
 
   /** Loads every package (for tools and tests that walk the whole API). */
@@ -221,18 +288,51 @@ export class LazyDescriptorRoot {
 
   private loadChunk(pkg: string): void {
     const file = JSON.parse(fs.readFileSync(path.join(this.dir, `${pkg}.json`), 'utf8')) as ChunkFile;
-    const ns = pkg === '' ? this.root : this.root.define(pkg);
-    for (const [name, json] of Object.entries(file.members)) {
-      const obj =
-        json['fields'] !== undefined
-          ? protobuf.Type.fromJSON(name, json as unknown as protobuf.IType)
-          : json['values'] !== undefined
-            ? protobuf.Enum.fromJSON(name, json as unknown as protobuf.IEnum)
-            : protobuf.Service.fromJSON(name, json as unknown as protobuf.IService);
-      restoreParsedOptions(obj, json);
-      ns.add(obj);
+    const ns: protobuf.NamespaceBase = pkg === '' ? this.root : this.root.define(pkg);
+    const nested = (ns.nested ??= {});
+    const members = this.members;
+    for (const [name, text] of Object.entries(file.members)) {
+      members.listed++;
+      // A placeholder that builds the member on first access (Namespace#get, nestedArray,
+      // lookups) and puts the real object in its place through the regular Namespace#add.
+      Object.defineProperty(nested, name, {
+        configurable: true,
+        enumerable: true,
+        get: () => {
+          delete nested[name];
+          members.built++;
+          const obj = memberFromJson(name, JSON.parse(text) as MemberJson);
+          ns.add(obj);
+          return obj;
+        },
+      });
     }
+    forgetCaches(ns);
   }
+}
+
+/**
+ * protobufjs caches a namespace's member list (`nestedArray`) and lookup results, and clears
+ * them in Namespace#add, which the placeholders above bypass: clear them as add does.
+ * (The descriptor is bound to the protobufjs version it was built with, see DescriptorSources.)
+ */
+function forgetCaches(ns: protobuf.NamespaceBase): void {
+  for (let at: protobuf.NamespaceBase | null = ns; at !== null; at = at.parent) {
+    const internal = at as unknown as { _nestedArray: unknown; _lookupCache: unknown };
+    if (at === ns) internal._nestedArray = null;
+    internal._lookupCache = Object.create(null);
+  }
+}
+
+function memberFromJson(name: string, json: MemberJson): protobuf.ReflectionObject {
+  const obj =
+    json['fields'] !== undefined
+      ? protobuf.Type.fromJSON(name, json as unknown as protobuf.IType)
+      : json['values'] !== undefined
+        ? protobuf.Enum.fromJSON(name, json as unknown as protobuf.IEnum)
+        : protobuf.Service.fromJSON(name, json as unknown as protobuf.IService);
+  restoreParsedOptions(obj, json);
+  return obj;
 }
 
 function restoreParsedOptions(obj: protobuf.ReflectionObject, json: MemberJson): void {

@@ -91,6 +91,15 @@ export function loadedProtoPackages(): number | undefined {
 }
 
 /**
+ * Members (messages, enums, services) of the descriptor packages loaded so far, and how many of
+ * them are built (undefined with the .proto text source). Diagnostics and tests.
+ */
+export function descriptorMemberCounts(): { readonly listed: number; readonly built: number } | undefined {
+  const src = source();
+  return src instanceof LazyDescriptorRoot ? src.memberCounts : undefined;
+}
+
+/**
  * Looks up a message type by full name (`envoy.config.cluster.v3.Cluster`,
  * a leading dot is allowed). Returns undefined for unknown names and for
  * names that denote something other than a message (an enum, a package).
@@ -143,10 +152,7 @@ function openDescriptor(): LazyDescriptorRoot | undefined {
 }
 
 function lookupIn(src: LazyDescriptorRoot | protobuf.Root, name: string): protobuf.ReflectionObject | null {
-  if (src instanceof LazyDescriptorRoot) {
-    src.ensure(name);
-    return src.root.lookup(name);
-  }
+  if (src instanceof LazyDescriptorRoot) return src.lookup(name);
   return src.lookup(name);
 }
 

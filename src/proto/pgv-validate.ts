@@ -130,14 +130,19 @@ function checkScalar(entry: [string, Rules] | undefined, v: ProtoValue, p: strin
 function checkString(v: string, r: Rules, p: string, report: Report): void {
   if (r['ignore_empty'] === true && v === '') return;
   if (r['const'] !== undefined && v !== r['const']) report(p, `value must equal "${r['const']}"`);
-  const chars = [...v].length;
-  if (r['len'] !== undefined && chars !== Number(r['len'])) report(p, `value length must be ${r['len']} characters`);
-  if (r['min_len'] !== undefined && chars < Number(r['min_len'])) report(p, `value length must be at least ${r['min_len']} characters`);
-  if (r['max_len'] !== undefined && chars > Number(r['max_len'])) report(p, `value length must be at most ${r['max_len']} characters`);
-  const bytes = Buffer.byteLength(v);
-  if (r['len_bytes'] !== undefined && bytes !== Number(r['len_bytes'])) report(p, `value length must be ${r['len_bytes']} bytes`);
-  if (r['min_bytes'] !== undefined && bytes < Number(r['min_bytes'])) report(p, `value length must be at least ${r['min_bytes']} bytes`);
-  if (r['max_bytes'] !== undefined && bytes > Number(r['max_bytes'])) report(p, `value length must be at most ${r['max_bytes']} bytes`);
+  // Lengths only when a rule needs them (most strings carry just min_len: 1 or a well-known rule).
+  if (r['len'] !== undefined || r['min_len'] !== undefined || r['max_len'] !== undefined) {
+    const chars = codePoints(v);
+    if (r['len'] !== undefined && chars !== Number(r['len'])) report(p, `value length must be ${r['len']} characters`);
+    if (r['min_len'] !== undefined && chars < Number(r['min_len'])) report(p, `value length must be at least ${r['min_len']} characters`);
+    if (r['max_len'] !== undefined && chars > Number(r['max_len'])) report(p, `value length must be at most ${r['max_len']} characters`);
+  }
+  if (r['len_bytes'] !== undefined || r['min_bytes'] !== undefined || r['max_bytes'] !== undefined) {
+    const bytes = Buffer.byteLength(v);
+    if (r['len_bytes'] !== undefined && bytes !== Number(r['len_bytes'])) report(p, `value length must be ${r['len_bytes']} bytes`);
+    if (r['min_bytes'] !== undefined && bytes < Number(r['min_bytes'])) report(p, `value length must be at least ${r['min_bytes']} bytes`);
+    if (r['max_bytes'] !== undefined && bytes > Number(r['max_bytes'])) report(p, `value length must be at most ${r['max_bytes']} bytes`);
+  }
   if (typeof r['prefix'] === 'string' && !v.startsWith(r['prefix'])) report(p, `value does not have prefix "${r['prefix']}"`);
   if (typeof r['suffix'] === 'string' && !v.endsWith(r['suffix'])) report(p, `value does not have suffix "${r['suffix']}"`);
   if (typeof r['contains'] === 'string' && !v.includes(r['contains'])) report(p, `value does not contain substring "${r['contains']}"`);
@@ -158,6 +163,13 @@ function checkString(v: string, r: Rules, p: string, report: Report): void {
     }
   }
 }
+
+/** Unicode code points of `v` (PGV's string lengths); UTF-16 units unless there is a surrogate. */
+function codePoints(v: string): number {
+  return SURROGATE_RE.test(v) ? [...v].length : v.length;
+}
+
+const SURROGATE_RE = /[\uD800-\uDFFF]/;
 
 function checkLength(n: number, r: Rules, unit: string, p: string, report: Report, skip: boolean): void {
   if (skip) return;

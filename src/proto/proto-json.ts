@@ -127,37 +127,45 @@ function decodeMessage(type: protobuf.Type, input: unknown, path: string, ctx: W
 function decodeFields(type: protobuf.Type, input: Record<string, unknown>, path: string, ctx: WalkContext): ProtoObject {
   const index = fieldIndex(type);
   const out: Record<string, ProtoValue> = {};
-  const spelledAs = new Map<string, string>();
-  const failed = new Set<string>();
-  for (const [key, raw] of Object.entries(input)) {
-    const field = index.get(key);
-    if (field === undefined) {
+  // Allocated only when a field fails (a 100-service bootstrap decodes thousands of messages).
+  let failed: Set<string> | undefined;
+  const keys = Object.keys(input);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const spelling = index.get(key);
+    if (spelling === undefined) {
       const issue = { path: joinPath(path, key), message: `unknown field "${key}" (not in ${fullNameOf(type).slice(1)})` };
       (ctx.allowUnknownFields ? ctx.warnings : ctx.errors).push(issue);
       continue;
     }
+    const field = spelling.field;
     const fieldPath = joinPath(path, field.name);
-    const earlier = spelledAs.get(field.name);
-    if (earlier !== undefined) {
-      report(ctx, fieldPath, `field "${field.name}" is given twice (as "${earlier}" and "${key}")`);
+    // The same field under its other spelling earlier in the object: the first one counts.
+    const other = spelling.other;
+    if (other !== undefined && Object.hasOwn(input, other) && keys.indexOf(other) < i) {
+      report(ctx, fieldPath, `field "${field.name}" is given twice (as "${other}" and "${key}")`);
       continue;
     }
-    spelledAs.set(field.name, key);
+    const raw = input[key];
     if (raw === undefined) continue;
     const v = decodeField(field, raw, fieldPath, ctx);
-    if (v === undefined) failed.add(field.name);
+    if (v === undefined) (failed ??= new Set()).add(field.name);
     else if (v !== ABSENT) out[field.name] = v;
   }
-  checkOneofs(type, out, failed, path, ctx);
-  validateMessage(type, out, path, failed, ctx.errors);
+  checkOneofs(type, out, failed ?? NONE_FAILED, path, ctx);
+  validateMessage(type, out, path, failed ?? NONE_FAILED, ctx.errors);
   return out;
 }
+
+const NONE_FAILED: ReadonlySet<string> = new Set();
 
 /** Proto3 JSON forbids setting two members of a oneof, even to defaults. */
 function checkOneofs(type: protobuf.Type, out: ProtoObject, failed: ReadonlySet<string>, path: string, ctx: WalkContext): void {
   for (const oneof of type.oneofsArray) {
-    const set = oneof.oneof.filter((name) => Object.hasOwn(out, name) || failed.has(name));
-    if (set.length > 1) report(ctx, path, `only one of ${set.map((n) => `"${n}"`).join(', ')} may be set (oneof ${oneof.name})`);
+    const isSet = (name: string): boolean => Object.hasOwn(out, name) || failed.has(name);
+    let count = 0;
+    for (const name of oneof.oneof) if (isSet(name)) count++;
+    if (count > 1) report(ctx, path, `only one of ${oneof.oneof.filter(isSet).map((n) => `"${n}"`).join(', ')} may be set (oneof ${oneof.name})`);
   }
 }
 
@@ -196,7 +204,9 @@ function decodeField(field: protobuf.Field, raw: unknown, path: string, ctx: Wal
 
 /** One value of a field: the field itself, an element of a repeated field, or a map value. */
 function decodeSingle(field: protobuf.Field, raw: unknown, path: string, ctx: WalkContext, element: boolean): ProtoValue | undefined | typeof ABSENT {
-  const resolved = field.resolvedType;
+  // Resolved here, for the fields an input sets, not for every field of the type: resolving
+  // builds the field's type, and the descriptor builds types only when reached (descriptor-chunks.ts).
+  const resolved = field.resolve().resolvedType;
   const nullable = resolved !== null && (fullNameOf(resolved) === '.google.protobuf.Value' || fullNameOf(resolved) === '.google.protobuf.NullValue');
   if (raw === null && !nullable) {
     return element ? report(ctx, path, `null is not allowed as an element of a repeated or map field`) : ABSENT;
@@ -231,20 +241,28 @@ function mapKey(keyType: string, key: string): string | Invalid {
   return n instanceof Invalid ? new Invalid(`invalid ${keyType} map key "${preview(key)}"`) : String(n);
 }
 
-const indexes = new WeakMap<protobuf.Type, Map<string, protobuf.Field>>();
+/** A key an input may use for a field, and the field's other accepted spelling (if any). */
+interface Spelling {
+  readonly field: protobuf.Field;
+  readonly other: string | undefined;
+}
+
+const indexes = new WeakMap<protobuf.Type, Map<string, Spelling>>();
 
 /** Both spellings of every field of a type (proto name and JSON name), built once per type. */
-function fieldIndex(type: protobuf.Type): Map<string, protobuf.Field> {
+function fieldIndex(type: protobuf.Type): Map<string, Spelling> {
   let index = indexes.get(type);
   if (index === undefined) {
-    index = new Map();
+    const built = new Map<string, Spelling>();
+    // Proto names first: a JSON name never shadows another field's proto name.
+    for (const field of type.fieldsArray) built.set(field.name, { field, other: undefined });
     for (const field of type.fieldsArray) {
-      field.resolve();
-      index.set(field.name, field);
       const json = field.jsonName ?? lowerCamel(field.name);
-      if (!index.has(json)) index.set(json, field);
+      if (built.has(json)) continue;
+      built.set(json, { field, other: field.name });
+      built.set(field.name, { field, other: json });
     }
-    indexes.set(type, index);
+    indexes.set(type, (index = built));
   }
   return index;
 }

@@ -20,8 +20,9 @@ import { registerStatsEndpoints, type StatsEndpointOptions } from '../stats';
 import { istioMetrics } from '../stats/istio/istio-metrics';
 import { ClusterManager } from '../upstream/cluster-manager';
 import type { ProtoObj } from '../xds/resources/decode-context';
-import { staticResourcesUseDiscovery, XdsManager } from '../xds/xds-manager';
-import { startXdsTransport, type XdsTransport } from '../xds/xds-transport';
+import type { XdsManager } from '../xds/xds-manager';
+import type { XdsTransport } from '../xds/xds-transport';
+import { staticResourcesUseDiscovery } from '../xds/uses-discovery';
 import { clustersText } from './clusters-text';
 import { configDump } from './config-dump';
 import { serverHealth } from './server-health';
@@ -113,6 +114,9 @@ export class Server {
     }
     await this.clusters.initialized();
     if (this.bootstrap.dynamic || staticResourcesUseDiscovery(this.bootstrap)) {
+      // Loaded only here: a static bootstrap never needs the xDS manager and transport.
+      const { XdsManager } = require('../xds/xds-manager') as typeof import('../xds/xds-manager');
+      const { startXdsTransport } = require('../xds/xds-transport') as typeof import('../xds/xds-transport');
       const xds = new XdsManager(this.bootstrap, this.clusters, this.listeners);
       this.xds = xds;
       if (this.bootstrap.dynamic?.ads) this.transport = startXdsTransport(this.bootstrap, xds);

@@ -35,6 +35,11 @@ export interface StatSink {
   counter(name: string, value: number, used?: boolean): void;
   gauge(name: string, value: number, used?: boolean): void;
   histogram(name: string, histogram: Histogram): void;
+  /**
+   * Set when the sink takes only histograms (the periodic flush): a source may skip its counters
+   * and gauges, and the names it would build for them.
+   */
+  readonly histogramsOnly?: boolean;
 }
 
 export type StatSource = (sink: StatSink) => void;
@@ -206,7 +211,7 @@ export class StatsStore {
   /** Turns histogram intervals over; called every {@link FLUSH_INTERVAL_MS} once started. */
   flush(): void {
     for (const h of this.histograms.values()) h.flush();
-    const sink: StatSink = { counter: () => undefined, gauge: () => undefined, histogram: (_n, h) => h.flush() };
+    const sink: StatSink = { counter: () => undefined, gauge: () => undefined, histogram: (_n, h) => h.flush(), histogramsOnly: true };
     for (const s of this.sources) s(sink);
   }
 

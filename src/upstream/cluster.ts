@@ -6,11 +6,17 @@ import { Host } from './host';
 import { OriginalDstHosts } from './original-dst-hosts';
 import { ClusterPicker } from './pickers/cluster-picker';
 import { EMPTY_PICKER, type PickContext, type Picker } from './pickers/types';
-import { HealthChecker, type ClusterHealthChecker, type HealthCheckerOptions } from '../health/health-checker';
+import type { ClusterHealthChecker, HealthCheckerOptions } from '../health/health-checker';
 import { HealthFlag } from '../health/health-flags';
 import type { HealthCheckedHost, HealthState, HealthTransition } from '../health/types';
 import { ResourceManager } from './circuit-breakers';
 import { OutlierDetector } from './outlier-detector';
+
+/** The active health checker (and its probers) is loaded with the first cluster that has health_checks. */
+let healthCheckers: typeof import('../health/health-checker') | undefined;
+function healthCheckerModule(): typeof import('../health/health-checker') {
+  return (healthCheckers ??= require('../health/health-checker') as typeof import('../health/health-checker'));
+}
 
 const log = logger('upstream');
 
@@ -101,7 +107,7 @@ export class Cluster {
         hasTraffic: () => this.hasTraffic(),
         onCheckComplete: (host, transition, result) => this.onHostCheckComplete(host as Host, transition, result),
       };
-      this.healthChecker = healthCheckerFactory ? healthCheckerFactory(model, hcFullOptions) : new HealthChecker(model.healthCheck, hcFullOptions);
+      this.healthChecker = healthCheckerFactory ? healthCheckerFactory(model, hcFullOptions) : new (healthCheckerModule().HealthChecker)(model.healthCheck, hcFullOptions);
     }
     this.originalDst = model.originalDst ? new OriginalDstHosts(() => this.model, model.originalDst) : undefined;
     if (model.type === 'ORIGINAL_DST') {

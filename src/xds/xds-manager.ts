@@ -488,14 +488,7 @@ export class XdsManager {
   }
 }
 
-/**
- * True when static resources need discovery even without dynamic_resources: a static listener
- * whose routes come from RDS, or a static EDS cluster (from ADS or a file).
- */
-export function staticResourcesUseDiscovery(bootstrap: BootstrapModel): boolean {
-  return bootstrap.listeners.some((l) => listenerChains(l).some((fc) => fc.hcm?.routeSource.kind === 'rds'))
-    || bootstrap.clusters.some((c) => c.type === 'EDS');
-}
+export { staticResourcesUseDiscovery } from './uses-discovery';
 
 function apiKey(typeUrl: string, api: AdsConfigModel): string {
   return `${typeUrl}|${JSON.stringify(api)}`;

@@ -1,15 +1,30 @@
 /**
  * Preloaded into a Legate process by tests and bench/macro/idle-and-startup.ts only
- * (`node --expose-gc -r dist/test/fakes/memory-probe-preload.js bin/legate …`); never part of
- * Legate itself. On SIGUSR2 it runs two full GCs (when `--expose-gc` is given) and appends one
+ * (`node -r dist/test/fakes/memory-probe-preload.js bin/legate …`); never part of
+ * Legate itself. On SIGUSR2 it runs two full GCs and appends one
  * JSON line ({@link MemoryProbe}) to the file named by LEGATE_MEMORY_PROBE_OUT.
+ *
+ * Without `--expose-gc` it turns the flag on at the first probe instead: with a V8 flag on the
+ * command line V8 would reject Legate's code cache (src/common/code-cache.ts), and the start
+ * measured would not be the start users get.
  */
 import fs from 'node:fs';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import type { CodeCacheStats } from '../../src/common/code-cache';
+
+/** The global `gc`, enabled on first use when node was started without `--expose-gc`. */
+function fullGc(): (() => void) | undefined {
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (exposed !== undefined) return exposed;
+  v8.setFlagsFromString('--expose-gc');
+  return vm.runInNewContext('gc') as (() => void) | undefined;
+}
 
 const out = process.env['LEGATE_MEMORY_PROBE_OUT'];
 if (out !== undefined) {
   process.on('SIGUSR2', () => {
-    const gc = (globalThis as { gc?: () => void }).gc;
+    const gc = fullGc();
     gc?.();
     gc?.();
     const m = process.memoryUsage();
@@ -24,15 +39,24 @@ if (out !== undefined) {
       undici: has('undici'),
       grpcJs: has('@grpc/grpc-js'),
       yaml: has('yaml'),
+      codeCache: codeCacheOf(modules),
+      legateModules: modules.map((k) => /[/\\]dist[/\\]src[/\\](.*)$/.exec(k)?.[1]?.replace(/\\/g, '/')).filter((m): m is string => m !== undefined).sort(),
       packages: [...new Set(modules.map((k) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(k)?.[1]).filter((p): p is string => p !== undefined))].sort(),
     };
     fs.appendFileSync(out, `${JSON.stringify(line)}\n`);
   });
 }
 
+/** What Legate's code cache did, read from its module in require.cache (undefined if not loaded). */
+function codeCacheOf(modules: readonly string[]): CodeCacheStats | undefined {
+  const id = modules.find((k) => k.endsWith(['', 'dist', 'src', 'common', 'code-cache.js'].join('/')));
+  const mod = id === undefined ? undefined : (require.cache[id]?.exports as typeof import('../../src/common/code-cache') | undefined);
+  return mod?.codeCacheStats();
+}
+
 /** One reading. */
 export interface MemoryProbe {
-  /** Whether the two GCs ran (node started with `--expose-gc`). */
+  /** Whether the two GCs ran. */
   readonly gc: boolean;
   readonly rssMiB: number;
   readonly heapUsedMiB: number;
@@ -42,6 +66,10 @@ export interface MemoryProbe {
   readonly undici: boolean;
   readonly grpcJs: boolean;
   readonly yaml: boolean;
+  /** Legate's own modules loaded, relative to dist/src (`upstream/cluster.js`). */
+  readonly legateModules: readonly string[];
+  /** Legate's code cache in this process (src/common/code-cache.ts). */
+  readonly codeCache: CodeCacheStats | undefined;
   /** Packages under node_modules with at least one loaded file. */
   readonly packages: readonly string[];
 }

@@ -59,6 +59,17 @@ t.test('a static JSON bootstrap with HTTP/2 clusters loads neither undici, grpc-
   t.notOk(p.grpcJs, '@grpc/grpc-js not loaded');
   t.notOk(p.yaml, 'yaml not loaded');
   t.ok(p.packages.includes('protobufjs'), `loaded packages: ${p.packages.join(', ')}`);
+  // Nor the parts of Legate such a sidecar does not run.
+  for (const unused of ['workers/', 'health/health-checker.js', 'health/probers.js', 'cli/wait-command.js', 'iptables/', 'xds/xds-manager.js', 'xds/xds-transport.js']) {
+    t.notOk(p.legateModules.some((m) => m.startsWith(unused)), `${unused} not loaded`);
+  }
+  t.ok(p.legateModules.includes('upstream/cluster.js'), `Legate modules reported (${p.legateModules.length})`);
+  // `npm run build` (and ensure-built before tests) writes the code cache for this node.
+  const cc = p.codeCache;
+  t.ok(cc?.file !== undefined, `bin/legate found its code cache (${JSON.stringify(cc)})`);
+  t.ok((cc?.used ?? 0) >= 100, `most modules came from the cache: ${cc?.used} of ${p.modules}`);
+  t.equal(cc?.rejected, 0, 'V8 accepted every entry');
+  t.equal(cc?.stale, 0, 'no entry older than its module');
 });
 
 t.test('undici loads with the first request to an HTTP/1.1 cluster; a YAML bootstrap loads yaml', async (t) => {

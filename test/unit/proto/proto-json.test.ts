@@ -82,6 +82,10 @@ t.test('camelCase and snake_case spellings; both at once is an error', async (t)
   t.strictSame(r.value, { name: 'c', connect_timeout: 1000, dns_lookup_family: 'V4_ONLY', per_connection_buffer_limit_bytes: 7 });
   const twice = decodeCluster({ connect_timeout: '1s', connectTimeout: '2s' });
   t.strictSame(twice.errors, [{ path: 'connect_timeout', message: 'field "connect_timeout" is given twice (as "connect_timeout" and "connectTimeout")' }]);
+  const camelFirst = decodeCluster({ connectTimeout: '2s', connect_timeout: '1s' });
+  t.strictSame(camelFirst.errors, [{ path: 'connect_timeout', message: 'field "connect_timeout" is given twice (as "connectTimeout" and "connect_timeout")' }], 'the first spelling counts, the second is reported');
+  const nameOnly = decodeCluster({ name: 'c', dns_lookup_family: 'V4_ONLY' });
+  t.strictSame(nameOnly.errors, [], 'a single-word field (same in both spellings) is not a duplicate of itself');
 });
 
 t.test('oneof conflicts', async (t) => {
