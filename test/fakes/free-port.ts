@@ -4,12 +4,25 @@
  */
 import net from 'node:net';
 
+/** Ports this process has handed out: the kernel may offer a just-closed port again at once. */
+const handedOut = new Set<number>();
+
 /**
  * Bind port 0 on `host` (default `'127.0.0.1'`), read the port the kernel chose,
- * close, and return it. Another process could take it before you do; in practice
- * the kernel hands out ephemeral ports round-robin, so this is rare.
+ * close, and return it; never the same port twice in one process (a test asking for an
+ * admin port and a listener port before binding either got the same one back). Another
+ * process could still take it before you do; that is rare.
  */
-export function freePort(host = '127.0.0.1'): Promise<number> {
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  for (;;) {
+    const port = await kernelPort(host);
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+}
+
+function kernelPort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
