@@ -9,8 +9,9 @@
  *   3. h2load closed loop (`-D`) → calls/s, proxy CPU per call served at max load;
  *   4. our generator (bench/load/grpc-load.ts, ghz JSON) closed loop → calls/s;
  *   5. our generator open loop at the workload's fixed rate → p50/p99/p99.9,
- *      proxy CPU per call at that rate; then h2load open loop (`--rps`) at the same
- *      rate → p50/p99/p99.9 again, without a generator's garbage collector in the tail;
+ *      proxy CPU per call at that rate; then h2load paced at the same rate on one
+ *      connection, one call at a time (`-c 1 -m 1 --rps`) → p50/p99/p99.9 again, without
+ *      a generator's garbage collector in the tail (see pacedLatency below for why so);
  *   6. peak RSS (VmHWM of the proxy's process tree), stop.
  *
  *   npm run bench -- [--quick] [--paths direct,legate,haproxy,nginx] [--workloads unary-small,...]
@@ -257,13 +258,9 @@ async function measure(running: RunningPath, workload: Workload, backend: Backen
   };
   log(`${label}: open ${rate}/s → ${Math.round(open.rps)}/s, p50 ${us(50)?.toFixed(0)} µs, p99 ${us(99)?.toFixed(0)} µs, p99.9 ${us(99.9)?.toFixed(0)} µs`);
 
-  // h2load open loop at the same rate: latency without the node generator's own pauses.
+  // h2load at the same rate: latency without the node generator's own pauses.
   const logFile = path.join(tmp, `${workload.id}-${running.name}-rate.log`);
-  const clients = workload.openConnections;
-  const atRate = await runH2load({
-    url, bodyFile, headers, requests: 0, durationS: options.openDurationS, clients, streams: 10,
-    ratePerClient: Math.max(1, Math.round(rate / clients)), logFile,
-  });
+  const atRate = await runH2load({ url, bodyFile, headers, requests: 0, durationS: options.openDurationS, ...pacedLatency(rate), logFile });
   const h2Latency = atRate.latency;
   fs.rmSync(logFile, { force: true });
   const h2RateErrors = atRate.failed + atRate.errored + atRate.timeout + atRate.non2xx;
@@ -291,6 +288,23 @@ async function measure(running: RunningPath, workload: Workload, backend: Backen
     },
     reports: { closed, open },
   };
+}
+
+/**
+ * How h2load sends the fixed-rate load the latency columns come from: one connection, one call
+ * at a time, a call every 1/rate s. Each call is then timed alone, as Istio's latency benchmark
+ * times fortio's paced calls, and the difference to the direct path is what the proxy adds.
+ * Spreading the rate over several h2load clients measures h2load instead: every client's
+ * `--rps` timer fires on the same tick, so calls arrive in bursts of one per client and queue
+ * behind each other; and with `-m` above 1 a call waits for the next timer tick (direct to the
+ * backend at 1,000 calls/s on this machine: p50 133 µs with `-c 1 -m 1`, 224 µs with `-m 2`,
+ * 1,188 µs with `-m 10`; 1,550–1,666 µs with `-c 16 -m 1`). The price of one call at a time:
+ * a call slower than the spacing delays the next one, which h2load times from when it is sent
+ * (coordinated omission), so the tail is understated by up to the queueing it hides — equally
+ * for every path.
+ */
+export function pacedLatency(rate: number): { clients: number; streams: number; ratePerClient: number } {
+  return { clients: 1, streams: 1, ratePerClient: Math.max(1, Math.round(rate)) };
 }
 
 /** Median of each figure over rounds (errors summed); one round is returned as it is. */
@@ -452,7 +466,7 @@ async function main(): Promise<number> {
       settings:
         `${options.quick ? '**Quick mode (smoke test; numbers not meaningful).** ' : ''}` +
         `Each workload × path: fresh proxy, ${options.warmup} warm-up calls (h2load), h2load closed loop \`-D ${options.durationS}s\`${options.quick ? '' : ' (+1 s warm-up)'} \`-t 1\`, ` +
-        `node generator closed loop ${options.durationS} s, node generator open loop ${options.openDurationS} s at ${rates} calls/s (latencies from call issue to stream close, OK calls, nearest rank), then h2load \`--rps\` for ${options.openDurationS} s at the same rate over the same number of connections (its log's 2xx latencies, nearest rank). ` +
+        `node generator closed loop ${options.durationS} s, node generator open loop ${options.openDurationS} s at ${rates} calls/s (latencies from call issue to stream close, OK calls, nearest rank), then h2load paced at the same rate for ${options.openDurationS} s, one connection, one call at a time (\`-c 1 -m 1 --rps\`; its log's 2xx latencies, nearest rank). ` +
         'CPU = user+system of the proxy process tree from /proc (nginx master+worker; HAProxy and Legate one process; legate-c2 a primary and two worker processes) ÷ calls the backend served in that phase. ' +
         'One worker per proxy except legate-c2 (`--concurrency 2`); HAProxy `proto h2` both sides, `http-reuse always`; nginx `grpc_pass` with upstream keepalive, `keepalive_requests 1000000`, `http2` listener. ' +
         (options.legateNodeArgs.length > 0 ? `Path legate runs with node flags \`${options.legateNodeArgs.join(' ')}\`. ` : '') +

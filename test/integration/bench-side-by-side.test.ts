@@ -50,8 +50,9 @@ t.test('quick side-by-side run, direct + Legate', { skip: h2loadVersion() === un
       t.ok(Array.isArray(report.latencyDistribution) && Array.isArray(report.histogram));
     }
   }
-  t.match(run.stdout, /\| path \| calls\/s \(h2load\) \|.*\| h2load @ rate p50 \/ p99 \/ p99\.9 µs \|/);
+  t.match(run.stdout, /\| path \| calls\/s \(h2load\) \|.*\| h2load paced p50 \/ p99 \/ p99\.9 µs \|/);
   t.match(run.stdout, /\| Legate vs \|.*\n\|.*\n\| direct \|/);
+  t.match(run.stdout, /h2load paced at the same rate .*one connection, one call at a time \(`-c 1 -m 1 --rps`/, 'the latency method is stated');
   t.match(run.stdout, /`--concurrency 2` \/ `--concurrency 1`: calls\/s \d+\.\d+×/, 'worker scaling ratio reported');
   const svg = fs.readFileSync(path.join(outDir, svgFile), 'utf8');
   t.match(svg, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
