@@ -69,6 +69,41 @@ t.test('modules load from a fitting cache, with the loader behaviour unchanged',
   t.equal(after.answer, ANSWER);
   t.equal(after.stats.file, cacheFile(root));
   t.same({ used: after.stats.used, rejected: after.stats.rejected, stale: after.stats.stale }, { used: 3, rejected: 0, stale: 0 }, 'dist/main, dist/helper, node_modules/dep');
+  t.equal(before.stats.resolved, 0);
+  t.equal(after.stats.resolved, 3, 'requires answered from the record: ./dist/main.js (run.js), dep and ./helper (dist/main.js)');
+});
+
+t.test('a recorded resolution whose file is gone is left to Node', async (t) => {
+  const root = makePackage(t);
+  run(root, 'produce');
+  // dep's entry point moves, as after an upgrade installed without rebuilding the cache.
+  fs.mkdirSync(path.join(root, 'node_modules', 'dep', 'lib'));
+  fs.renameSync(path.join(root, 'node_modules', 'dep', 'index.js'), path.join(root, 'node_modules', 'dep', 'lib', 'main.js'));
+  fs.writeFileSync(path.join(root, 'node_modules', 'dep', 'package.json'), JSON.stringify({ name: 'dep', main: 'lib/main.js' }));
+  const r = run(root, 'consume');
+  t.equal(r.answer, ANSWER, 'dep loads from where it is now');
+  t.equal(r.stats.resolved, 2, './dist/main.js and ./helper from the record; dep by Node');
+  t.equal(r.stats.used, 2, 'dep\'s new file is not in the cache');
+});
+
+t.test('a cache without recorded resolutions is not current (the build remakes it)', async (t) => {
+  const root = makePackage(t);
+  run(root, 'produce');
+  t.ok(codeCacheIsCurrent(root, path.join(root, 'cache')));
+  const file = cacheFile(root);
+  const buf = fs.readFileSync(file);
+  const headerLength = buf.readUInt32LE(8);
+  const header = JSON.parse(buf.toString('utf8', 12, 12 + headerLength)) as { resolutions?: unknown };
+  t.ok(header.resolutions !== undefined, 'the producer records resolutions');
+  delete header.resolutions;
+  const newHeader = Buffer.from(JSON.stringify(header));
+  const lead = Buffer.from(buf.subarray(0, 12));
+  lead.writeUInt32LE(newHeader.length, 8);
+  fs.writeFileSync(file, Buffer.concat([lead, newHeader, buf.subarray(12 + headerLength)]));
+  t.notOk(codeCacheIsCurrent(root, path.join(root, 'cache')));
+  const r = run(root, 'consume');
+  t.equal(r.answer, ANSWER);
+  t.same({ used: r.stats.used, resolved: r.stats.resolved }, { used: 3, resolved: 0 }, 'the compiled code is still used; every require resolved by Node');
 });
 
 t.test('a module whose source changed compiles from source, even at the same length', async (t) => {
@@ -147,4 +182,5 @@ t.test('after releaseCodeCache, modules compile as without a cache', async (t) =
   t.equal(r.answer, ANSWER);
   t.equal(r.stats.file, cacheFile(root), 'the cache was found');
   t.equal(r.stats.used, 0, 'but modules loaded after the release do not use it');
+  t.equal(r.stats.resolved, 0, 'nor its recorded resolutions');
 });
