@@ -313,16 +313,35 @@ function deepMerge(into: Rules, from: Record<string, unknown>): void {
   }
 }
 
+// Rules objects belong to the descriptor and never change: what is derived from one is derived once
+// (a 100-service bootstrap checks thousands of values against a few hundred rules objects).
+const scalarRulesOf = new WeakMap<Rules, [string, Rules] | null>();
+const durationRulesOf = new WeakMap<Rules, Rules>();
+
 /** The one scalar-kind entry of a rules object (`{string: {...}}` → ['string', {...}]). */
 function scalarRules(rules: Rules): [string, Rules] | undefined {
-  for (const [k, v] of Object.entries(rules)) {
-    if (k !== 'message' && k !== 'repeated' && k !== 'map' && isPlainObject(v)) return [k, v];
+  let entry = scalarRulesOf.get(rules);
+  if (entry === undefined) {
+    entry = null;
+    for (const [k, v] of Object.entries(rules)) {
+      if (k !== 'message' && k !== 'repeated' && k !== 'map' && isPlainObject(v)) {
+        entry = [k, v];
+        break;
+      }
+    }
+    scalarRulesOf.set(rules, entry);
   }
-  return undefined;
+  return entry ?? undefined;
 }
 
 /** Duration bounds arrive as {seconds, nanos} objects; they are compared in milliseconds. */
 function durationRules(r: Rules): Rules {
+  let ms = durationRulesOf.get(r);
+  if (ms === undefined) durationRulesOf.set(r, (ms = durationRulesInMs(r)));
+  return ms;
+}
+
+function durationRulesInMs(r: Rules): Rules {
   const out: Rules = {};
   for (const [k, v] of Object.entries(r)) {
     if (k === 'required') continue;

@@ -126,8 +126,7 @@ const DURATION_RE = /^(-)?(\d+)(?:\.(\d{1,9}))?s$/;
  */
 export function parseDurationString(raw: string): number | Invalid {
   const m = DURATION_RE.exec(raw.trim());
-  const bad = new Invalid(`invalid duration "${preview(raw)}": expected a string like "1.5s"`);
-  if (m === null) return bad;
+  if (m === null) return new Invalid(`invalid duration "${preview(raw)}": expected a string like "1.5s"`);
   const seconds = Number(m[2]);
   if (seconds > MAX_DURATION_SECONDS) return new Invalid(`duration "${preview(raw)}" is out of range (at most ${MAX_DURATION_SECONDS}s)`);
   const nanos = m[3] === undefined ? 0 : Number(m[3].padEnd(9, '0'));
