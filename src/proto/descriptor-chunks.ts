@@ -27,7 +27,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as protobuf from 'protobufjs';
+import * as protobuf from 'protobufjs/light';
 
 /** Bumped whenever the files' shape changes; a mismatch makes run time fall back to .proto text. */
 export const DESCRIPTOR_FORMAT = 2;

@@ -18,7 +18,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as protobuf from 'protobufjs';
+import * as protobuf from 'protobufjs/light';
 import { logger } from '../common/logger';
 import { LazyDescriptorRoot, type DescriptorSources } from './descriptor-chunks';
 import { findPackageRoot, findRepoProtosDir, loadProtoTextRoot } from './proto-text-root';

@@ -22,7 +22,7 @@
  * checked: string formats (email, hostname, ip, uri, uuid), timestamp ranges,
  * message.skip (nested messages are checked as they are decoded).
  */
-import * as protobuf from 'protobufjs';
+import * as protobuf from 'protobufjs/light';
 import { fullNameOf } from './proto-types';
 import { type ConfigIssue, type ProtoObject, type ProtoValue, isPlainObject, joinPath, keyPath } from './proto-types';
 import { Invalid, durationFromParts, formatDuration } from './scalar-values';

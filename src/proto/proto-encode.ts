@@ -11,7 +11,7 @@
  * scalar (`priority: 0`, an enum at its zero value): such fields vanish on a
  * binary round trip, exactly as they do between Envoy and a control plane.
  */
-import * as protobuf from 'protobufjs';
+import * as protobuf from 'protobufjs/light';
 import { lookupByTypeUrl } from './envoy-protos';
 import { type BinaryAny, type ProtoObject, type ProtoValue, isPlainObject } from './proto-types';
 import { durationToParts, formatDuration, is64Bit, timestampToParts } from './scalar-values';

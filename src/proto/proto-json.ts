@@ -48,7 +48,7 @@
  * Values hold Buffers (bytes, `@bytes`), which `Object.freeze` rejects: a
  * deep-freeze must skip them.
  */
-import * as protobuf from 'protobufjs';
+import * as protobuf from 'protobufjs/light';
 import { validateMessage } from './pgv-validate';
 import { fullNameOf } from './proto-types';
 import {

@@ -7,7 +7,7 @@
  * index instead of failing the whole message.
  */
 import type * as protobuf from 'protobufjs';
-import { Reader } from 'protobufjs';
+import { Reader } from 'protobufjs/light';
 import type { TimeSlicer } from '../../common/time-slices';
 import { lookupMessage } from '../../proto/envoy-protos';
 import { encodeBinary } from '../../proto/proto-encode';
