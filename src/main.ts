@@ -2,7 +2,6 @@
  * Entry point: parse Envoy's command line, load the bootstrap, start the server,
  * wire signals. Nothing else lives here.
  */
-import cluster from 'node:cluster';
 import { applyLoggingOptions } from './cli/apply-logging';
 import { parseCommandLine } from './cli/options';
 import { flushLogs, logger, reopenLogs } from './common/logger';
@@ -10,6 +9,7 @@ import { loadBootstrap } from './bootstrap/bootstrap';
 import { Server } from './server/server';
 import { reopenAccessLogs } from './access-log/access-logger';
 import { installFastAsyncResourceBind } from './common/async-resource-bind';
+import { WORKER_INDEX_ENV } from './workers/messages';
 
 const log = logger('main');
 
@@ -55,7 +55,10 @@ async function main(argv: readonly string[]): Promise<number> {
       inHandler = false;
     }
   });
-  if (cluster.isWorker) {
+  // A worker is forked by the pool with its index in the environment and an IPC channel to the
+  // primary. Testing that rather than `cluster.isWorker` keeps node:cluster (with child_process
+  // and dgram) out of a single-process sidecar, which never uses it.
+  if (process.env[WORKER_INDEX_ENV] !== undefined && process.send !== undefined) {
     // A --concurrency worker: the primary sends the validated config; notices were its to print.
     applyLoggingOptions(options, []);
     return (require('./workers/worker') as typeof import('./workers/worker')).runWorker(options);

@@ -2,23 +2,75 @@
  * Finding a TCP port nobody listens on, for configs that need a fixed port
  * (Legate's admin and listeners are written into a bootstrap before it starts).
  */
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 
 /** Ports this process has handed out: the kernel may offer a just-closed port again at once. */
 const handedOut = new Set<number>();
 
 /**
- * Bind port 0 on `host` (default `'127.0.0.1'`), read the port the kernel chose,
- * close, and return it; never the same port twice in one process (a test asking for an
- * admin port and a listener port before binding either got the same one back). Another
- * process could still take it before you do; that is rare.
+ * Claims across the test processes tap runs side by side: one file per handed-out port, holding
+ * the claimant's pid. Between our close and the proxy's bind, the kernel may offer the same port
+ * to another test file's freePort(); the claim makes that one ask again.
+ */
+const CLAIMS_DIR = path.join(os.tmpdir(), 'legate-test-ports');
+const claimed: string[] = [];
+
+/**
+ * Bind port 0 on `host` (default `'127.0.0.1'`), read the port the kernel chose, close, and
+ * return it: never a port this process or another live test process has already handed out (a
+ * test asking for an admin port and a listener port before binding either got the same one back;
+ * two test files running side by side got each other's). A client socket could still take it
+ * before the proxy binds; Linux gives those even ports and bind(0) odd ones, so that is rare.
  */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   for (;;) {
     const port = await kernelPort(host);
     if (handedOut.has(port)) continue;
     handedOut.add(port);
-    return port;
+    if (claimPort(port)) return port;
+  }
+}
+
+/** Claims `port` for this process unless a live process holds it (a dead one's claim is stale). */
+export function claimPort(port: number): boolean {
+  if (claimed.length === 0) {
+    fs.mkdirSync(CLAIMS_DIR, { recursive: true });
+    process.once('exit', () => {
+      for (const f of claimed) fs.rmSync(f, { force: true });
+    });
+  }
+  const file = path.join(CLAIMS_DIR, String(port));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      claimed.push(file);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let owner: string;
+    try {
+      owner = fs.readFileSync(file, 'utf8');
+    } catch {
+      continue; // released meanwhile: try again
+    }
+    // Empty: the claimant created the file and has not written its pid yet.
+    if (owner === '' || isAlive(Number(owner))) return false;
+    fs.rmSync(file, { force: true });
+  }
+  return false;
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
