@@ -2,6 +2,7 @@
  * Entry point: parse Envoy's command line, load the bootstrap, start the server,
  * wire signals. Nothing else lives here.
  */
+import fs from 'node:fs';
 import { applyLoggingOptions } from './cli/apply-logging';
 import { parseCommandLine } from './cli/options';
 import { flushLogs, logger, reopenLogs } from './common/logger';
@@ -9,7 +10,8 @@ import { loadBootstrap } from './bootstrap/bootstrap';
 import { Server } from './server/server';
 import { reopenAccessLogs } from './access-log/access-logger';
 import { installFastAsyncResourceBind } from './common/async-resource-bind';
-import { WORKER_INDEX_ENV } from './workers/messages';
+import { isPoolWorker } from './common/process-role';
+import { noteConfigBytes, releaseOptimizingCompiler } from './common/startup-tiering';
 
 const log = logger('main');
 
@@ -55,16 +57,14 @@ async function main(argv: readonly string[]): Promise<number> {
       inHandler = false;
     }
   });
-  // A worker is forked by the pool with its index in the environment and an IPC channel to the
-  // primary. Testing that rather than `cluster.isWorker` keeps node:cluster (with child_process
-  // and dgram) out of a single-process sidecar, which never uses it.
-  if (process.env[WORKER_INDEX_ENV] !== undefined && process.send !== undefined) {
+  if (isPoolWorker()) {
     // A --concurrency worker: the primary sends the validated config; notices were its to print.
     applyLoggingOptions(options, []);
     return (require('./workers/worker') as typeof import('./workers/worker')).runWorker(options);
   }
   applyLoggingOptions(options, notices);
 
+  noteConfigBytes(configTextBytes(options.configPath, options.configYaml));
   const loaded = loadBootstrap({
     configPath: options.configPath || undefined,
     configYaml: options.configYaml || undefined,
@@ -108,11 +108,26 @@ async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGINT', () => void server.shutdown('caught SIGINT'));
   try {
     await server.start();
+    // Serving from here on: request code is worth optimizing.
+    releaseOptimizingCompiler();
   } catch (err) {
     process.stderr.write(`error: ${(err as Error).message}\n`);
     return 1;
   }
   return exited;
+}
+
+/** Size of the bootstrap text to decode: the file (0 if unreadable: loading reports it) and the YAML. */
+function configTextBytes(configPath: string, configYaml: string): number {
+  let bytes = Buffer.byteLength(configYaml);
+  if (configPath) {
+    try {
+      bytes += fs.statSync(configPath).size;
+    } catch {
+      // loadBootstrap names the file and the error
+    }
+  }
+  return bytes;
 }
 
 main(process.argv.slice(2)).then(

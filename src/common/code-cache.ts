@@ -14,8 +14,9 @@
  *  - V8 rejects data made by another V8 version, under other V8 flags (`--max-old-space-size`,
  *    `--expose-gc`, ...) or for other CPU features (`cachedDataRejected`): at the first rejected
  *    module the consumer uninstalls itself and everything compiles as before. (The consumer does
- *    not load node:v8 to compare `v8.cachedDataVersionTag()` first: that module alone costs
- *    ~1 MiB of RSS and 2–3 ms; the build uses the tag to tell whether the file is current.)
+ *    not compare `v8.cachedDataVersionTag()` first: V8 checks the same when it reads the data.
+ *    The build uses the tag, taken under the flags a start runs with (startup-tiering.ts: the
+ *    optimizing compiler held off), to tell whether the file is current.)
  *  - each entry carries the SHA-1 of the module's source: an edited or rebuilt file, whatever
  *    its length, compiles from source (V8 itself checks only the source length);
  *  - an unreadable, truncated or foreign file is ignored as a whole;
@@ -33,6 +34,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
+import { startupCodeCacheTag } from './startup-tiering';
 
 const MAGIC = 'LGCC0001';
 
@@ -80,7 +82,7 @@ export function codeCacheFile(dir: string): string {
   return path.join(dir, 'modules.bin');
 }
 
-/** V8's version/flags/CPU tag; node:v8 is loaded only here (build time, tests). */
+/** V8's version/flags/CPU tag of this process now: what the data it makes is valid for. */
 function v8Tag(): number {
   return (require('node:v8') as typeof import('node:v8')).cachedDataVersionTag();
 }
@@ -222,13 +224,14 @@ export function produceCodeCache(packageRoot: string, dir: string): void {
 }
 
 /**
- * True when `dir` holds a cache for this process' V8 tag whose every entry still matches its
+ * True when `dir` holds a cache for the V8 tag a start of this node runs under (its flags with
+ * the optimizing compiler held off, startup-tiering.ts) whose every entry still matches its
  * module under `packageRoot` (the build skips remaking it then).
  */
 export function codeCacheIsCurrent(packageRoot: string, dir: string): boolean {
   const cache = readCacheFile(codeCacheFile(dir));
   // A cache from before resolutions were recorded is remade, so that they are.
-  if (cache === undefined || cache.header.tag !== v8Tag() || cache.header.resolutions === undefined) return false;
+  if (cache === undefined || cache.header.tag !== startupCodeCacheTag() || cache.header.resolutions === undefined) return false;
   const names = Object.keys(cache.header.entries);
   if (names.length === 0) return false;
   return names.every((rel) => {

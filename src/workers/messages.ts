@@ -9,9 +9,6 @@ import type { HistogramBins } from '../stats/histogram';
 import type { Tag } from '../stats/tag-producer';
 import type { EncodedSnapshot } from './snapshot-codec';
 
-/** Environment variable carrying a worker's slot (0..N-1, Envoy's worker index). */
-export const WORKER_INDEX_ENV = 'LEGATE_WORKER_INDEX';
-
 /** Primary → worker. */
 export type ToWorker =
   /** First message: the validated bootstrap (workers never read the config file themselves). */

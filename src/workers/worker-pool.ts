@@ -13,7 +13,7 @@ import type { ListenerSet } from '../server/server';
 import type { BootstrapModel, ListenerModel } from '../snapshot/model';
 import { formatAddress } from '../snapshot/model';
 import type { FromWorker, HostHealthUpdate, ToWorker, WorkerStats } from './messages';
-import { WORKER_INDEX_ENV } from './messages';
+import { WORKER_INDEX_ENV } from '../common/process-role';
 import type { PublishedClusterManager } from './published-clusters';
 import { RetiredStats } from './retired-stats';
 import { SnapshotEncoder, type AppliedSnapshot } from './snapshot-codec';

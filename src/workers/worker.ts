@@ -17,7 +17,8 @@ import { istioMetrics } from '../stats/istio/istio-metrics';
 import { statsSettings } from '../stats/stats-config';
 import { ClusterManager } from '../upstream/cluster-manager';
 import type { FromWorker, ToWorker, WorkerStats } from './messages';
-import { WORKER_INDEX_ENV } from './messages';
+import { releaseOptimizingCompiler } from '../common/startup-tiering';
+import { WORKER_INDEX_ENV } from '../common/process-role';
 import { RemoteHealth } from './remote-health';
 import { SnapshotDecoder, type EncodedSnapshot } from './snapshot-codec';
 
@@ -120,6 +121,8 @@ class WorkerProcess {
     const boundAddresses: Record<string, string> = {};
     for (const l of this.listeners.all()) boundAddresses[l.model.name] = l.boundAddress;
     this.send({ t: 'applied', seq, boundAddresses, errors });
+    // Serving from here on: request code is worth optimizing (see startup-tiering.ts).
+    releaseOptimizingCompiler();
   }
 
   private stats(): WorkerStats {

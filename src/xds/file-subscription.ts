@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseConfigText } from '../bootstrap/read-config-file';
 import { logger } from '../common/logger';
+import { noteConfigBytes } from '../common/startup-tiering';
 import { lookupMessage } from '../proto/envoy-protos';
 import { decodeJson } from '../proto/proto-json';
 import { resourceNameOf } from './ads/resource-decoder';
@@ -80,6 +81,7 @@ export class FileSubscription {
       return [msg];
     }
     if (text === this.lastText) return [];
+    noteConfigBytes(text.length);
     const errors = await this.apply(text);
     if (errors.length) log.warn(`${this.file}: update rejected, keeping the last good configuration: ${errors.join('; ')}`);
     else this.lastText = text;

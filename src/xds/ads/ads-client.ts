@@ -33,6 +33,7 @@
  */
 import { legateVersion } from '../../cli/version';
 import { logger } from '../../common/logger';
+import { noteConfigBytes } from '../../common/startup-tiering';
 import { TimeSlicer } from '../../common/time-slices';
 import type { ProtoObject } from '../../proto/proto-types';
 import { AdsStream } from './ads-stream';
@@ -250,6 +251,8 @@ export class AdsClient {
     this.markConnected();
     // Any response proves the server answers: the next disconnect starts from the base delay.
     this.backoff.reset();
+    // A start with a big mesh to decode gets the optimizing compiler for it.
+    noteConfigBytes(bytes.length);
     this.inbox.push({ bytes, stream: this.stream });
     if (!this.handling) void this.handleInbox();
   }

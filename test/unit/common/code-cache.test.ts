@@ -9,6 +9,7 @@ import t, { type Test } from 'tap';
 import { codeCacheIsCurrent, type CodeCacheStats } from '../../../src/common/code-cache';
 
 const CODE_CACHE = path.join(__dirname, '..', '..', '..', 'src', 'common', 'code-cache.js');
+const STARTUP_TIERING = path.join(__dirname, '..', '..', '..', 'src', 'common', 'startup-tiering.js');
 
 interface Run {
   readonly answer: string;
@@ -34,7 +35,9 @@ exports.unused = true;
   write('dist/helper.js', `'use strict';\nexports.word = function word() { return 'forty'; };\n`);
   write('node_modules/dep/package.json', JSON.stringify({ name: 'dep', main: 'index.js' }));
   write('node_modules/dep/index.js', `'use strict';\nexports.number = () => 42;\n`);
+  // As bin/legate: the optimizing compiler held off first, in the producer and the consumer.
   write('run.js', `'use strict';
+require(${JSON.stringify(STARTUP_TIERING)}).holdOptimizingCompiler();
 const cc = require(${JSON.stringify(CODE_CACHE)});
 if (process.argv[2] === 'produce') cc.produceCodeCache(__dirname, require('path').join(__dirname, 'cache'));
 else cc.installCodeCache(__dirname, require('path').join(__dirname, 'cache'));
