@@ -11,7 +11,10 @@
  *    worker, once its first snapshot is applied: request code is optimized exactly as before;
  *  - as soon as the start has more than {@link BIG_CONFIG_BYTES} of configuration to decode
  *    (bootstrap file plus xDS responses): a decode that long is worth optimizing (4,000 services:
- *    2.0 s to `/ready` held, 1.7 s optimized).
+ *    2.0 s to `/ready` held, 1.7 s optimized);
+ *  - at the latest {@link MAX_HOLD_MS} after the hold: a start that waits on a control plane
+ *    (Istio's `initial_fetch_timeout: 0s` waits forever for a missing resource) may already be
+ *    serving on the listeners it has.
  * A node started with its own tiering flags (`--no-opt`, `--max-opt`, `--jitless`, ...) is left
  * as it is.
  *
@@ -22,6 +25,9 @@ import v8 from 'node:v8';
 
 /** Configuration bytes a start decodes before TurboFan is worth having for it. */
 export const BIG_CONFIG_BYTES = 2 * 1024 * 1024;
+
+/** The longest the hold lasts, ms (a 100-service static start takes ~0.3 s). */
+export const MAX_HOLD_MS = 3000;
 
 const HOLD_FLAG = '--no-opt';
 const RELEASE_FLAG = '--opt';
@@ -41,6 +47,7 @@ export function holdOptimizingCompiler(): void {
   if (held || userChoseTiering()) return;
   v8.setFlagsFromString(HOLD_FLAG);
   held = true;
+  setTimeout(releaseOptimizingCompiler, MAX_HOLD_MS).unref();
 }
 
 /** Turns TurboFan back on; idempotent. */
@@ -60,11 +67,11 @@ export function noteConfigBytes(bytes: number): void {
 /** V8's cached-data tag under the flags a start compiles with (what code-cache data must carry). */
 export function startupCodeCacheTag(): number {
   if (held || userChoseTiering()) return v8.cachedDataVersionTag();
-  holdOptimizingCompiler();
+  v8.setFlagsFromString(HOLD_FLAG);
   try {
     return v8.cachedDataVersionTag();
   } finally {
-    releaseOptimizingCompiler();
+    v8.setFlagsFromString(RELEASE_FLAG);
   }
 }
 

@@ -80,3 +80,17 @@ t.test('held, hot code stays unoptimized; released, it is optimized', async (t) 
   t.equal(r.held, false, 'held: 300 ms of calls, not optimized');
   t.equal(r.released, true, 'released: optimized');
 });
+
+t.test('the hold ends by itself after MAX_HOLD_MS (a start waiting on a control plane may serve meanwhile)', async (t) => {
+  const script = `const tiering = require(${JSON.stringify(MODULE)});
+tiering.holdOptimizingCompiler();
+const started = Date.now();
+const keepAlive = setInterval(() => {
+  if (tiering.optimizingCompilerHeld()) return;
+  clearInterval(keepAlive);
+  process.stdout.write(JSON.stringify({ max: tiering.MAX_HOLD_MS, releasedAfter: Date.now() - started }));
+}, 20);`;
+  const r = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } })) as { max: number; releasedAfter: number };
+  t.equal(r.max, 3000);
+  t.ok(r.releasedAfter >= r.max - 20, `released after ${r.releasedAfter} ms, not before the ${r.max} ms`);
+});
