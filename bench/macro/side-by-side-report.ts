@@ -12,6 +12,8 @@ export interface Cell {
   readonly h2loadCallsPerS: number;
   /** Our generator's closed loop, calls/s (ghz report `rps`). */
   readonly genCallsPerS: number;
+  /** ghz's own closed loop, calls/s, when ghz is installed. */
+  readonly ghzCallsPerS?: number;
   /** Proxy user+system CPU per call served during the h2load closed loop, µs. */
   readonly cpuUsPerCallMax: number | undefined;
   /** Same during the open loop at the fixed rate. */
@@ -57,28 +59,35 @@ const ratio = (a: number | undefined, b: number | undefined): string =>
 const added = (a: number | undefined, b: number | undefined): string =>
   a === undefined || b === undefined ? '–' : `${a - b >= 0 ? '+' : '−'}${Math.abs(Math.round(a - b)).toLocaleString('en-US')}`;
 
-const COLUMNS = [
-  'path', 'calls/s (h2load)', 'calls/s (node gen)', 'proxy CPU µs/call (max load)', 'proxy CPU µs/call @ rate',
-  'achieved rate', 'node gen @ rate p50 µs', 'p99 µs', 'p99.9 µs', 'h2load paced p50 / p99 / p99.9 µs', 'RSS idle MiB', 'peak RSS MiB', 'errors',
-];
-const RATIO_COLUMNS = [
-  'Legate vs', 'calls/s (h2load)', 'calls/s (node gen)', 'CPU/call (max load)', 'CPU/call @ rate', 'added p50 µs (node gen)', 'added p99 µs', 'added p99.9 µs',
-  'added p50 / p99 µs (h2load paced)', 'peak RSS',
-];
-
-function cellRow(c: Cell): string[] {
+/** Column heads; the ghz column only when ghz ran. */
+function columns(withGhz: boolean): string[] {
   return [
-    c.path, num(c.h2loadCallsPerS), num(c.genCallsPerS), num(c.cpuUsPerCallMax, 1), num(c.cpuUsPerCallAtRate, 1),
+    'path', 'calls/s (h2load)', 'calls/s (node gen)', ...(withGhz ? ['calls/s (ghz)'] : []), 'proxy CPU µs/call (max load)', 'proxy CPU µs/call @ rate',
+    'achieved rate', 'node gen @ rate p50 µs', 'p99 µs', 'p99.9 µs', 'h2load paced p50 / p99 / p99.9 µs', 'RSS idle MiB', 'peak RSS MiB', 'errors',
+  ];
+}
+
+function ratioColumns(withGhz: boolean): string[] {
+  return [
+    'Legate vs', 'calls/s (h2load)', 'calls/s (node gen)', ...(withGhz ? ['calls/s (ghz)'] : []), 'CPU/call (max load)', 'CPU/call @ rate',
+    'added p50 µs (node gen)', 'added p99 µs', 'added p99.9 µs', 'added p50 / p99 µs (h2load paced)', 'peak RSS',
+  ];
+}
+
+function cellRow(c: Cell, withGhz: boolean): string[] {
+  return [
+    c.path, num(c.h2loadCallsPerS), num(c.genCallsPerS), ...(withGhz ? [num(c.ghzCallsPerS)] : []), num(c.cpuUsPerCallMax, 1), num(c.cpuUsPerCallAtRate, 1),
     num(c.openAchieved), num(c.p50Us), num(c.p99Us), num(c.p999Us), `${num(c.h2P50Us)} / ${num(c.h2P99Us)} / ${num(c.h2P999Us)}`,
     num(c.idleRssMiB, 1), num(c.peakRssMiB, 1), String(c.errors),
   ];
 }
 
-function ratioRow(legate: Cell, base: Cell): string[] {
+function ratioRow(legate: Cell, base: Cell, withGhz: boolean): string[] {
   return [
     base.path,
     ratio(legate.h2loadCallsPerS, base.h2loadCallsPerS),
     ratio(legate.genCallsPerS, base.genCallsPerS),
+    ...(withGhz ? [ratio(legate.ghzCallsPerS, base.ghzCallsPerS)] : []),
     ratio(legate.cpuUsPerCallMax, base.cpuUsPerCallMax),
     ratio(legate.cpuUsPerCallAtRate, base.cpuUsPerCallAtRate),
     added(legate.p50Us, base.p50Us),
@@ -111,16 +120,17 @@ export function renderSideBySide(info: RunInfo, workloads: readonly { id: string
     const rows = cells.filter((c) => c.workload === w.id);
     if (rows.length === 0) continue;
     lines.push(`**${w.title}** (\`${w.id}\`; latency at ${w.openRate.toLocaleString('en-US')} calls/s)`, '');
-    lines.push(...table(COLUMNS, rows.map(cellRow)), '');
+    const withGhz = rows.some((c) => c.ghzCallsPerS !== undefined);
+    lines.push(...table(columns(withGhz), rows.map((c) => cellRow(c, withGhz))), '');
     const legate = rows.find((c) => c.path === 'legate');
     const bases = rows.filter((c) => c.path !== 'legate' && c.path !== 'legate-c2');
     if (legate !== undefined && bases.length > 0) {
-      lines.push(...table(RATIO_COLUMNS, bases.map((b) => ratioRow(legate, b))), '');
+      lines.push(...table(ratioColumns(withGhz), bases.map((b) => ratioRow(legate, b, withGhz))), '');
     }
     // Worker scaling: the same Legate with two worker processes, over one process.
     const c2 = rows.find((c) => c.path === 'legate-c2');
     if (legate !== undefined && c2 !== undefined) {
-      lines.push(`\`--concurrency 2\` / \`--concurrency 1\`: calls/s ${ratio(c2.h2loadCallsPerS, legate.h2loadCallsPerS)} (h2load), ${ratio(c2.genCallsPerS, legate.genCallsPerS)} (node gen); CPU/call at max load ${ratio(c2.cpuUsPerCallMax, legate.cpuUsPerCallMax)}`, '');
+      lines.push(`\`--concurrency 2\` / \`--concurrency 1\`: calls/s ${ratio(c2.h2loadCallsPerS, legate.h2loadCallsPerS)} (h2load), ${ratio(c2.genCallsPerS, legate.genCallsPerS)} (node gen)${withGhz ? `, ${ratio(c2.ghzCallsPerS, legate.ghzCallsPerS)} (ghz)` : ''}; CPU/call at max load ${ratio(c2.cpuUsPerCallMax, legate.cpuUsPerCallMax)}`, '');
     }
   }
   return lines.join('\n');

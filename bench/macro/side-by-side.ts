@@ -7,7 +7,8 @@
  *      sanity call, idle RSS;
  *   2. warm-up with h2load;
  *   3. h2load closed loop (`-D`) → calls/s, proxy CPU per call served at max load;
- *   4. our generator (bench/load/grpc-load.ts, ghz JSON) closed loop → calls/s;
+ *   4. our generator (bench/load/grpc-load.ts, ghz JSON) closed loop → calls/s; then ghz's
+ *      own closed loop, the same way, when ghz is installed (bench/macro/ghz.ts);
  *   5. our generator open loop at the workload's fixed rate → p50/p99/p99.9,
  *      proxy CPU per call at that rate; then h2load paced at the same rate on one
  *      connection, one call at a time (`-c 1 -m 1 --rps`) → p50/p99/p99.9 again, without
@@ -18,6 +19,7 @@
  *       [--duration 5] [--open-duration 5] [--warmup 2000] [--rate N] [--no-append]
  *       [--out-dir bench/results] [--legate-arg X ...] [--profile]
  *       [--legate-baseline other/dist/src/main.js] [--rounds 1] [--legate-node-arg --flag ...] [--pin]
+ *       [--ghz /path/to/ghz]
  *
  * `--quick` (smoke test): 1 s phases, 300 warm-up calls, open loop at 200 calls/s.
  * `--profile`: Legate runs with `node --cpu-prof`; a self-time summary of each
@@ -31,6 +33,7 @@
  * `--pin`: each proxy gets CPU 1 to itself and everything else runs on CPU 0, as a
  * sidecar has its own CPU in a pod; latency then shows the proxy, not the scheduler
  * sharing two cores among five processes.
+ * `--ghz`: the ghz binary to run (default: `ghz` when it is on PATH; left out when it is not).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -40,6 +43,7 @@ import { parseArgs } from 'node:util';
 import { repoRoot } from '../../test/fakes/repo-root';
 import { helloRequest, grpcFrame } from '../load/grpc-load';
 import { parseGhzReport, reportPercentile, type GhzReport } from '../load/ghz-report';
+import { ghzVersion, runGhz } from './ghz';
 import { startBackend, type BackendProcess } from './backend-process';
 import { renderProfileSummary, summarizeCpuProfile, type ProfileSummary } from './cpu-profile-summary';
 import { h2loadVersion, runH2load } from './h2load';
@@ -71,6 +75,8 @@ interface Options {
   readonly legateNodeArgs: string[];
   /** Proxies on CPU 1; this harness, its load generators and the backend on CPU 0. */
   readonly pin: boolean;
+  /** The ghz binary asked for with `--ghz`; undefined = `ghz` if it is on PATH. */
+  readonly ghzBinary: string | undefined;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -92,6 +98,7 @@ function parseOptions(argv: readonly string[]): Options {
       rounds: { type: 'string' },
       'legate-node-arg': { type: 'string', multiple: true, default: [] },
       pin: { type: 'boolean', default: false },
+      ghz: { type: 'string' },
     },
   });
   const quick = values.quick === true;
@@ -125,6 +132,7 @@ function parseOptions(argv: readonly string[]): Options {
     rounds: Math.round(positive('rounds', values.rounds, 1)),
     legateNodeArgs: values['legate-node-arg'] as string[],
     pin: values.pin === true,
+    ghzBinary: values.ghz !== undefined ? path.resolve(values.ghz) : undefined,
   };
 }
 
@@ -201,16 +209,24 @@ function runGenerator(run: GenRun): Promise<GhzReport> {
   });
 }
 
-const notOk = (report: GhzReport): number => report.count - (report.statusCodeDistribution['OK'] ?? 0);
+/** Calls that did not end OK (ghz writes `null` for an empty distribution). */
+const notOk = (report: GhzReport): number => report.count - ((report.statusCodeDistribution as Record<string, number> | null)?.['OK'] ?? 0);
 
 // === one workload through one path ===
 
 interface Measured {
   readonly cell: Cell;
-  readonly reports: { readonly closed: GhzReport; readonly open: GhzReport };
+  readonly reports: MeasuredReports;
 }
 
-async function measure(running: RunningPath, workload: Workload, backend: BackendProcess, options: Options, tmp: string): Promise<Measured> {
+/** The ghz-schema reports of one workload × path: our generator's loops, and ghz's own when it ran. */
+interface MeasuredReports {
+  readonly closed: GhzReport;
+  readonly open: GhzReport;
+  readonly ghz?: GhzReport;
+}
+
+async function measure(running: RunningPath, workload: Workload, backend: BackendProcess, options: Options, tmp: string, ghz: string | undefined): Promise<Measured> {
   const label = `${workload.id} · ${running.name}`;
   const bodyFile = path.join(tmp, `${workload.id}.bin`);
   if (!fs.existsSync(bodyFile)) fs.writeFileSync(bodyFile, grpcFrame(helloRequest(workload.nameBytes)));
@@ -242,6 +258,16 @@ async function measure(running: RunningPath, workload: Workload, backend: Backen
   });
   log(`${label}: node gen ${Math.round(closed.rps)} calls/s (${closed.count} calls, ${notOk(closed)} not OK)`);
 
+  // ghz, closed loop, the same connections and callers.
+  const ghzClosed =
+    ghz === undefined
+      ? undefined
+      : await runGhz({
+          binary: ghz, target: running.target, nameBytes: workload.nameBytes, responseMessages: workload.responseMessages,
+          connections: workload.connections, concurrency: workload.concurrency, durationS: options.durationS, rps: 0, dir: tmp, name: `${label} ghz`,
+        });
+  if (ghzClosed !== undefined) log(`${label}: ghz ${Math.round(ghzClosed.rps)} calls/s (${ghzClosed.count} calls, ${notOk(ghzClosed)} not OK)`);
+
   // Our generator, open loop at the fixed rate.
   const rate = options.rate ?? workload.openRate;
   served = await backend.requests();
@@ -272,6 +298,7 @@ async function measure(running: RunningPath, workload: Workload, backend: Backen
       path: running.name,
       h2loadCallsPerS: h2.reqPerSec,
       genCallsPerS: closed.rps,
+      ...(ghzClosed !== undefined ? { ghzCallsPerS: ghzClosed.rps } : {}),
       cpuUsPerCallMax: pid !== undefined && servedMax > 0 ? (cpuMax * 1e6) / servedMax : undefined,
       cpuUsPerCallAtRate: pid !== undefined && servedOpen > 0 ? (cpuOpen * 1e6) / servedOpen : undefined,
       openRate: rate,
@@ -284,9 +311,9 @@ async function measure(running: RunningPath, workload: Workload, backend: Backen
       h2P999Us: h2Latency?.p999Us,
       idleRssMiB,
       peakRssMiB: pid !== undefined ? peakRssMiB(pid) : undefined,
-      errors: h2Errors + notOk(closed) + notOk(open) + h2RateErrors,
+      errors: h2Errors + notOk(closed) + notOk(open) + h2RateErrors + (ghzClosed !== undefined ? notOk(ghzClosed) : 0),
     },
-    reports: { closed, open },
+    reports: { closed, open, ...(ghzClosed !== undefined ? { ghz: ghzClosed } : {}) },
   };
 }
 
@@ -316,11 +343,13 @@ export function medianCell(rounds: readonly Cell[]): Cell {
     return v.length % 2 === 1 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
   };
   const first = rounds[0]!;
+  const ghzCallsPerS = median((c) => c.ghzCallsPerS);
   return {
     workload: first.workload,
     path: first.path,
     h2loadCallsPerS: median((c) => c.h2loadCallsPerS) ?? NaN,
     genCallsPerS: median((c) => c.genCallsPerS) ?? NaN,
+    ...(ghzCallsPerS !== undefined ? { ghzCallsPerS } : {}),
     cpuUsPerCallMax: median((c) => c.cpuUsPerCallMax),
     cpuUsPerCallAtRate: median((c) => c.cpuUsPerCallAtRate),
     openRate: first.openRate,
@@ -342,7 +371,7 @@ export function medianCell(rounds: readonly Cell[]): Cell {
 export interface SideBySideOutput {
   readonly info: Record<string, unknown>;
   readonly cells: readonly Cell[];
-  readonly reports: Record<string, Record<string, { closed: GhzReport; open: GhzReport }>>;
+  readonly reports: Record<string, Record<string, MeasuredReports>>;
   readonly profiles: readonly ProfileSummary[];
 }
 
@@ -362,6 +391,13 @@ async function main(): Promise<number> {
   const usable = ensureBaselineProxies(baselines, log);
   for (const b of baselines) if (!usable.has(b)) skipped.push(`${b} (not installed; needs root to apt-get install it)`);
   const paths = options.paths.filter((p) => (p === 'haproxy' || p === 'nginx' ? usable.has(p) : true));
+  const ghzBinary = options.ghzBinary ?? 'ghz';
+  const ghz = ghzVersion(ghzBinary);
+  if (ghz === undefined && options.ghzBinary !== undefined) {
+    log(`--ghz ${options.ghzBinary}: does not run (\`${options.ghzBinary} -v\` failed)`);
+    return 2;
+  }
+  if (ghz === undefined) skipped.push('ghz (not installed: https://ghz.sh has release binaries; the calls/s (ghz) column is left out)');
 
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/\.\d+Z$/, 'Z');
@@ -399,7 +435,7 @@ async function main(): Promise<number> {
         if (options.pin && current.pid !== undefined) pinProcessTree(current.pid, 1);
         versions.set(name, current.version);
         try {
-          const measured = await measure(current, workload, backend, options, tmp);
+          const measured = await measure(current, workload, backend, options, tmp, ghz !== undefined ? ghzBinary : undefined);
           rounds.set(name, [...(rounds.get(name) ?? []), measured.cell]);
           (reports[workload.id] ??= {})[name] = measured.reports;
         } catch (err) {
@@ -462,11 +498,11 @@ async function main(): Promise<number> {
       machine: machine(),
       load: `load average ${loadBefore[0]!.toFixed(1)} at start, ${loadAfter[0]!.toFixed(1)} at end (shared machine; other work was running)`,
       commit: gitCommit(),
-      versions: [`node ${process.version}`, h2load, ...ran.filter((p) => p !== 'direct').map((p) => versions.get(p) ?? p)].join(' · '),
+      versions: [`node ${process.version}`, h2load, ...(ghz !== undefined ? [ghz] : []), ...ran.filter((p) => p !== 'direct').map((p) => versions.get(p) ?? p)].join(' · '),
       settings:
         `${options.quick ? '**Quick mode (smoke test; numbers not meaningful).** ' : ''}` +
         `Each workload × path: fresh proxy, ${options.warmup} warm-up calls (h2load), h2load closed loop \`-D ${options.durationS}s\`${options.quick ? '' : ' (+1 s warm-up)'} \`-t 1\`, ` +
-        `node generator closed loop ${options.durationS} s, node generator open loop ${options.openDurationS} s at ${rates} calls/s (latencies from call issue to stream close, OK calls, nearest rank), then h2load paced at the same rate for ${options.openDurationS} s, one connection, one call at a time (\`-c 1 -m 1 --rps\`; its log's 2xx latencies, nearest rank). ` +
+        `node generator closed loop ${options.durationS} s, ${ghz !== undefined ? `ghz closed loop ${options.durationS} s (same connections and callers), ` : ''}node generator open loop ${options.openDurationS} s at ${rates} calls/s (latencies from call issue to stream close, OK calls, nearest rank), then h2load paced at the same rate for ${options.openDurationS} s, one connection, one call at a time (\`-c 1 -m 1 --rps\`; its log's 2xx latencies, nearest rank). ` +
         'CPU = user+system of the proxy process tree from /proc (nginx master+worker; HAProxy and Legate one process; legate-c2 a primary and two worker processes) ÷ calls the backend served in that phase. ' +
         'One worker per proxy except legate-c2 (`--concurrency 2`); HAProxy `proto h2` both sides, `http-reuse always`; nginx `grpc_pass` with upstream keepalive, `keepalive_requests 1000000`, `http2` listener. ' +
         (options.legateNodeArgs.length > 0 ? `Path legate runs with node flags \`${options.legateNodeArgs.join(' ')}\`. ` : '') +
@@ -481,7 +517,7 @@ async function main(): Promise<number> {
     cells,
   );
   const output: SideBySideOutput = {
-    info: { date: stamp, machine: machine(), commit: gitCommit(), loadBefore, loadAfter, options, skipped, versions: Object.fromEntries(versions) },
+    info: { date: stamp, machine: machine(), commit: gitCommit(), loadBefore, loadAfter, options, skipped, versions: Object.fromEntries(versions), ghz: ghz ?? null },
     cells,
     reports,
     profiles,
