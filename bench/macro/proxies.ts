@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { freePort } from '../../test/fakes/free-port';
+import { repoRoot } from '../../test/fakes/repo-root';
 import { startLegate, type LegateProcess } from '../../test/fakes/legate-process';
 import { benchBootstrap } from './bench-config';
 
@@ -24,8 +25,10 @@ export const PATH_NAMES = ['direct', 'legate', 'legate-c2', 'haproxy', 'nginx'] 
  * the same run, for before/after comparisons of a change.
  * `legate-node-h2`: this build with LEGATE_HTTP2_CORE=node (node:http2 instead of the
  * frame-level core), to measure one core against the other in one run.
+ * `node-relay`: a bare Node TCP relay (bench/servers/tcp-relay.ts), the floor of any Node proxy:
+ * what Node's socket I/O costs per call with nothing parsed.
  */
-export type PathName = (typeof PATH_NAMES)[number] | 'legate-base' | 'legate-node-h2';
+export type PathName = (typeof PATH_NAMES)[number] | 'legate-base' | 'legate-node-h2' | 'node-relay';
 
 /** One running path. */
 export interface RunningPath {
@@ -117,6 +120,33 @@ async function spawnBaseline(name: 'haproxy' | 'nginx', command: string, args: r
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await gone;
       clearTimeout(timer);
+    },
+  };
+}
+
+/** bench/servers/tcp-relay.ts as its own process; resolves once it listens. */
+async function startNodeRelay(backendPort: number): Promise<RunningPath> {
+  const script = path.join(repoRoot(), 'dist', 'bench', 'servers', 'tcp-relay.js');
+  const child = spawn(process.execPath, [script, '--target-port', String(backendPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let buffered = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      buffered += chunk;
+      const end = buffered.indexOf('\n');
+      if (end >= 0) resolve((JSON.parse(buffered.slice(0, end)) as { port: number }).port);
+    });
+    child.once('exit', (code) => reject(new Error(`tcp-relay exited early (code ${code})`)));
+  });
+  return {
+    name: 'node-relay',
+    target: `127.0.0.1:${port}`,
+    pid: child.pid,
+    version: `Node TCP relay (bench/servers/tcp-relay.ts)`,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await gone;
     },
   };
 }
@@ -218,6 +248,8 @@ export async function startPath(
         },
       };
     }
+    case 'node-relay':
+      return startNodeRelay(backendPort);
     case 'haproxy': {
       const port = await freePort();
       const dir = fs.mkdtempSync(path.join(tmp, 'haproxy-'));

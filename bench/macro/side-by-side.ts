@@ -27,7 +27,8 @@
  * `--legate-baseline`: also measure another Legate build (path `legate-base`, e.g.
  * a copy of dist/ from before a change) in the same run, for before/after ratios.
  * Path `legate-node-h2` (opt-in with `--paths`): this build on node:http2
- * (LEGATE_HTTP2_CORE=node) instead of its frame-level HTTP/2 core.
+ * (LEGATE_HTTP2_CORE=node) instead of its frame-level HTTP/2 core. Path `node-relay` (opt-in): a
+ * bare Node TCP relay, the floor of Node's socket I/O per call (bench/servers/tcp-relay.ts).
  * `--rounds N`: measure every workload × path N times, interleaved, and report
  * the median of each figure (errors are summed).
  * `--pin`: each proxy gets CPU 1 to itself and everything else runs on CPU 0, as a
@@ -110,7 +111,7 @@ function parseOptions(argv: readonly string[]): Options {
   };
   const baselineEntry = values['legate-baseline'] !== undefined ? path.resolve(values['legate-baseline']) : undefined;
   if (baselineEntry !== undefined && !fs.existsSync(baselineEntry)) throw new Error(`--legate-baseline ${baselineEntry}: no such file`);
-  const known: readonly string[] = [...PATH_NAMES, 'legate-base', 'legate-node-h2'];
+  const known: readonly string[] = [...PATH_NAMES, 'legate-base', 'legate-node-h2', 'node-relay'];
   const paths = (values.paths ?? PATH_NAMES.join(',')).split(',').map((p) => p.trim()).filter((p) => p !== '');
   for (const p of paths) {
     if (!known.includes(p)) throw new Error(`unknown path "${p}" in --paths (known: ${known.join(', ')})`);
@@ -118,7 +119,7 @@ function parseOptions(argv: readonly string[]): Options {
   if (baselineEntry !== undefined && !paths.includes('legate-base')) paths.push('legate-base');
   return {
     quick,
-    paths: (['direct', 'legate-base', 'legate-node-h2', 'legate', 'legate-c2', 'haproxy', 'nginx'] as const).filter((p) => paths.includes(p)),
+    paths: (['direct', 'node-relay', 'legate-base', 'legate-node-h2', 'legate', 'legate-c2', 'haproxy', 'nginx'] as const).filter((p) => paths.includes(p)),
     workloads: selectWorkloads(values.workloads?.split(',').map((w) => w.trim()).filter((w) => w !== '')),
     durationS: positive('duration', values.duration, quick ? 1 : 5),
     openDurationS: positive('open-duration', values['open-duration'], quick ? 1 : 5),
@@ -504,6 +505,7 @@ async function main(): Promise<number> {
         `Each workload × path: fresh proxy, ${options.warmup} warm-up calls (h2load), h2load closed loop \`-D ${options.durationS}s\`${options.quick ? '' : ' (+1 s warm-up)'} \`-t 1\`, ` +
         `node generator closed loop ${options.durationS} s, ${ghz !== undefined ? `ghz closed loop ${options.durationS} s (same connections and callers), ` : ''}node generator open loop ${options.openDurationS} s at ${rates} calls/s (latencies from call issue to stream close, OK calls, nearest rank), then h2load paced at the same rate for ${options.openDurationS} s, one connection, one call at a time (\`-c 1 -m 1 --rps\`; its log's 2xx latencies, nearest rank). ` +
         'CPU = user+system of the proxy process tree from /proc (nginx master+worker; HAProxy and Legate one process; legate-c2 a primary and two worker processes) ÷ calls the backend served in that phase. ' +
+        (ran.includes('node-relay') ? 'node-relay is a bare Node TCP relay (bytes copied between each client connection and one upstream connection of its own, nothing parsed): the floor of any Node proxy. ' : '') +
         'One worker per proxy except legate-c2 (`--concurrency 2`); HAProxy `proto h2` both sides, `http-reuse always`; nginx `grpc_pass` with upstream keepalive, `keepalive_requests 1000000`, `http2` listener. ' +
         (options.legateNodeArgs.length > 0 ? `Path legate runs with node flags \`${options.legateNodeArgs.join(' ')}\`. ` : '') +
         (options.baselineEntry !== undefined ? `Path legate-base is the Legate build at \`${options.baselineEntry}\`. ` : '') +

@@ -13,7 +13,7 @@ import { parseGhzReport } from '../../bench/load/ghz-report';
 import { h2loadVersion } from '../../bench/macro/h2load';
 import { repoRoot } from '../fakes/repo-root';
 
-t.test('quick side-by-side run, direct + Legate', { skip: h2loadVersion() === undefined ? 'h2load not installed' : false }, async (t) => {
+t.test('quick side-by-side run, direct + the Node relay + Legate', { skip: h2loadVersion() === undefined ? 'h2load not installed' : false }, async (t) => {
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-'));
   t.teardown(() => fs.rmSync(outDir, { recursive: true, force: true }));
   const results = path.join(repoRoot(), 'bench', 'RESULTS.md');
@@ -22,7 +22,7 @@ t.test('quick side-by-side run, direct + Legate', { skip: h2loadVersion() === un
   // Quick mode, trimmed further: the machine running the suite is often busy, and the bound is 100 s (tap's per-file limit is 120 s).
   const ghz = path.join(outDir, 'ghz');
   fs.writeFileSync(ghz, `#!/bin/sh\nexec "${process.execPath}" "${path.join(repoRoot(), 'dist', 'test', 'fakes', 'ghz-standin.js')}" "$@"\n`, { mode: 0o755 });
-  const args = [script, '--quick', '--duration', '0.5', '--open-duration', '0.5', '--warmup', '100', '--paths', 'direct,legate,legate-c2', '--workloads', 'unary-small', '--no-append', '--out-dir', outDir, '--ghz', ghz];
+  const args = [script, '--quick', '--duration', '0.5', '--open-duration', '0.5', '--warmup', '100', '--paths', 'direct,node-relay,legate,legate-c2', '--workloads', 'unary-small', '--no-append', '--out-dir', outDir, '--ghz', ghz];
   const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile(process.execPath, args, { timeout: 100_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
       resolve({ code: err === null ? 0 : Number((err as { code?: number }).code ?? 1), stdout, stderr }),
@@ -42,7 +42,7 @@ t.test('quick side-by-side run, direct + Legate', { skip: h2loadVersion() === un
     cells: Array<{ workload: string; path: string; errors: number; cpuUsPerCallMax?: number; h2loadCallsPerS: number; ghzCallsPerS?: number; h2P99Us?: number }>;
     reports: Record<string, Record<string, { closed: unknown; open: unknown; ghz?: unknown }>>;
   };
-  t.same(output.cells.map((c) => `${c.workload}/${c.path}`).sort(), ['unary-small/direct', 'unary-small/legate', 'unary-small/legate-c2']);
+  t.same(output.cells.map((c) => `${c.workload}/${c.path}`).sort(), ['unary-small/direct', 'unary-small/legate', 'unary-small/legate-c2', 'unary-small/node-relay']);
   for (const cell of output.cells) {
     t.equal(cell.errors, 0, `${cell.workload}/${cell.path}: no failed calls`);
     t.equal(cell.cpuUsPerCallMax === undefined || cell.cpuUsPerCallMax === null, cell.path === 'direct', `${cell.workload}/${cell.path}: proxy CPU only for the proxy`);
