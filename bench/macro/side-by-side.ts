@@ -16,12 +16,15 @@
  *   6. peak RSS (VmHWM of the proxy's process tree), stop.
  *
  *   npm run bench -- [--quick] [--paths direct,legate,haproxy,nginx] [--workloads unary-small,...]
- *       [--duration 5] [--open-duration 5] [--warmup 2000] [--rate N] [--no-append]
+ *       [--duration 5] [--open-duration 5] [--warmup 10000] [--rate N] [--no-append]
  *       [--out-dir bench/results] [--legate-arg X ...] [--profile]
  *       [--legate-baseline other/dist/src/main.js] [--rounds 1] [--legate-node-arg --flag ...] [--pin]
  *       [--ghz /path/to/ghz]
  *
  * `--quick` (smoke test): 1 s phases, 300 warm-up calls, open loop at 200 calls/s.
+ * `--warmup N`: h2load calls before measuring (a tenth as many for 100-message streams). 10,000
+ * by default: with 2,000, V8 was still optimising Legate's request path during the fixed-rate
+ * phase, which showed as CPU per call there (bench/NOTES.md, "CPU per call at a low rate").
  * `--profile`: Legate runs with `node --cpu-prof`; a self-time summary of each
  * profile is printed and stored in the JSON.
  * `--legate-baseline`: also measure another Legate build (path `legate-base`, e.g.
@@ -123,7 +126,7 @@ function parseOptions(argv: readonly string[]): Options {
     workloads: selectWorkloads(values.workloads?.split(',').map((w) => w.trim()).filter((w) => w !== '')),
     durationS: positive('duration', values.duration, quick ? 1 : 5),
     openDurationS: positive('open-duration', values['open-duration'], quick ? 1 : 5),
-    warmup: positive('warmup', values.warmup, quick ? 300 : 2000),
+    warmup: positive('warmup', values.warmup, quick ? 300 : 10_000),
     rate: values.rate !== undefined ? positive('rate', values.rate, 1000) : quick ? 200 : undefined,
     append: values['no-append'] !== true,
     outDir: path.resolve(values['out-dir'] ?? path.join(repoRoot(), 'bench', 'results')),
@@ -133,7 +136,8 @@ function parseOptions(argv: readonly string[]): Options {
     rounds: Math.round(positive('rounds', values.rounds, 1)),
     legateNodeArgs: values['legate-node-arg'] as string[],
     pin: values.pin === true,
-    ghzBinary: values.ghz !== undefined ? path.resolve(values.ghz) : undefined,
+    // A bare name is looked up on PATH, as the shell would; a path is taken from here.
+    ghzBinary: values.ghz === undefined ? undefined : values.ghz.includes('/') ? path.resolve(values.ghz) : values.ghz,
   };
 }
 
