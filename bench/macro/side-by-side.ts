@@ -39,7 +39,7 @@
  * sharing two cores among five processes.
  * `--ghz`: the ghz binary to run (default: `ghz` when it is on PATH; left out when it is not).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,6 +50,7 @@ import { parseGhzReport, reportPercentile, type GhzReport } from '../load/ghz-re
 import { ghzVersion, runGhz } from './ghz';
 import { startBackend, type BackendProcess } from './backend-process';
 import { renderProfileSummary, summarizeCpuProfile, type ProfileSummary } from './cpu-profile-summary';
+import { gitCommit, machine } from '../common/run-context';
 import { h2loadVersion, runH2load } from './h2load';
 import { cpuSeconds, peakRssMiB, pinProcessTree } from './proc-stats';
 import { ensureBaselineProxies, PATH_NAMES, startPath, type PathName, type RunningPath } from './proxies';
@@ -142,21 +143,6 @@ function parseOptions(argv: readonly string[]): Options {
 }
 
 // === context ===
-
-function gitCommit(): string {
-  try {
-    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot(), encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: repoRoot(), encoding: 'utf8' }).trim() !== '';
-    return dirty ? `${sha}-dirty` : sha;
-  } catch {
-    return 'unknown';
-  }
-}
-
-function machine(): string {
-  const cpus = os.cpus();
-  return `${cpus[0]?.model.trim() ?? 'unknown CPU'} × ${cpus.length} cores, ${os.platform()} ${os.release()}`;
-}
 
 function rssMiB(pid: number): number | undefined {
   try {

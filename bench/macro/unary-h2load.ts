@@ -10,7 +10,6 @@
  * Legate must be built (`npm run build`). `--direct-only` measures the backend alone
  * (checks the harness without Legate; nothing is appended).
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +22,7 @@ import { messageCodec } from '../../test/fakes/proto-service';
 import { repoRoot } from '../../test/fakes/repo-root';
 import { startBackend, type BackendProcess } from './backend-process';
 import { benchBootstrap } from './bench-config';
+import { gitCommit, machine } from '../common/run-context';
 import { h2loadVersion, runH2load, type H2loadResult } from './h2load';
 import { cpuSeconds, peakRssMiB, procAvailable } from './proc-stats';
 import { renderSection, type PathResult } from './results-table';
@@ -153,23 +153,6 @@ function report(pathName: string, loop: string, r: H2loadResult, served: number)
       (lat !== undefined ? `, p50 ${lat.p50Us} µs, p99 ${lat.p99Us} µs` : ''),
   );
   if (r.succeeded > served) log(`WARNING: h2load saw ${r.succeeded - served} 2xx responses the backend never served (local replies with a grpc-status?)`);
-}
-
-// === run context ===
-
-function gitCommit(): string {
-  try {
-    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot(), encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: repoRoot(), encoding: 'utf8' }).trim() !== '';
-    return dirty ? `${sha}-dirty` : sha;
-  } catch {
-    return 'unknown';
-  }
-}
-
-function machine(): string {
-  const cpus = os.cpus();
-  return `${cpus[0]?.model.trim() ?? 'unknown CPU'} × ${cpus.length} cores, ${os.platform()} ${os.release()}`;
 }
 
 // === main ===
