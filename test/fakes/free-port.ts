@@ -19,16 +19,42 @@ const CLAIMS_DIR = path.join(os.tmpdir(), 'legate-test-ports');
 const claimed: string[] = [];
 
 /**
- * Bind port 0 on `host` (default `'127.0.0.1'`), read the port the kernel chose, close, and
- * return it: never a port this process or another live test process has already handed out (a
- * test asking for an admin port and a listener port before binding either got the same one back;
- * two test files running side by side got each other's). A client socket could still take it
- * before the proxy binds; Linux gives those even ports and bind(0) odd ones, so that is rare.
+ * Where freePort looks: above Istio's ports (15000–15090) and below the kernel's ephemeral range
+ * (/proc/sys/net/ipv4/ip_local_port_range, 32768–60999 by default), so that no listen(0) or
+ * connect() of any process can take the port between our check and the proxy's bind. Ports from
+ * the kernel's bind(0) could: a suite run once lost its admin port to a test server listening on
+ * port 0 in another tap process. Undefined when the ephemeral range starts too low to leave room.
+ */
+const SEARCH_FROM = 20_000;
+let searchRange: readonly [number, number] | undefined | null = null;
+
+function portSearchRange(): readonly [number, number] | undefined {
+  if (searchRange !== null) return searchRange;
+  let ephemeralLow = 32_768;
+  try {
+    const low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > 0) ephemeralLow = low;
+  } catch {
+    // Not Linux: its default range.
+  }
+  const to = Math.min(ephemeralLow, 32_768);
+  searchRange = to - SEARCH_FROM >= 1000 ? [SEARCH_FROM, to] : undefined;
+  return searchRange;
+}
+
+/**
+ * A TCP port on `host` (default `'127.0.0.1'`) that nothing listens on and that no other
+ * freePort() of this or another live test process has handed out (a test asking for an admin
+ * port and a listener port before binding either got the same one back; two test files running
+ * side by side got each other's). Chosen below the ephemeral range (see portSearchRange) and
+ * checked by binding it; where there is no such range, the kernel's bind(0) choice.
  */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  for (;;) {
-    const port = await kernelPort(host);
+  const range = portSearchRange();
+  for (let attempt = 0; ; attempt++) {
+    const port = range !== undefined && attempt < 1000 ? range[0] + Math.floor(Math.random() * (range[1] - range[0])) : await kernelPort(host);
     if (handedOut.has(port)) continue;
+    if (range !== undefined && attempt < 1000 && !(await canBind(port, host))) continue;
     handedOut.add(port);
     if (claimPort(port)) return port;
   }
@@ -72,6 +98,16 @@ function isAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Whether `host:port` can be listened on now (then closed again). */
+function canBind(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
+  });
 }
 
 function kernelPort(host: string): Promise<number> {

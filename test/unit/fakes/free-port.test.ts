@@ -4,15 +4,17 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { claimPort, freePort, isPortInUse } from '../../fakes/free-port';
 
 /**
- * A port below Linux's ephemeral range (bind(0) picks from 32768 up), so no freePort() of a test
- * running alongside can be claiming it: these tests claim ports without binding them.
+ * A port neither freePort() (20000 up to the ephemeral range) nor the kernel's bind(0) (32768 up)
+ * hands out, nor one of Istio's (15000–15090), so no test running alongside can be claiming it:
+ * these tests claim ports without binding them.
  */
-const unusedClaimPort = (): number => 20_000 + Math.floor(Math.random() * 10_000);
+const unusedClaimPort = (): number => 10_000 + Math.floor(Math.random() * 5_000);
 
 const CLAIM_FILE = (port: number): string => path.join(os.tmpdir(), 'legate-test-ports', String(port));
 
@@ -69,4 +71,18 @@ t.test('freePort never returns the same port twice in a process', async (t) => {
   const ports = new Set<number>();
   for (let i = 0; i < 20; i++) ports.add(await freePort());
   t.equal(ports.size, 20);
+});
+
+t.test('ports come from below the ephemeral range, where no listen(0) or connect() lands', { skip: fs.existsSync('/proc/sys/net/ipv4/ip_local_port_range') ? false : 'not Linux' }, async (t) => {
+  const low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  for (let i = 0; i < 20; i++) {
+    const port = await freePort();
+    t.ok(port >= 20_000 && port < Math.min(low, 32_768), `port ${port} is in [20000, ${Math.min(low, 32_768)})`);
+  }
+  // The premise: what the kernel picks for a server on port 0 is in the ephemeral range.
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const picked = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  t.ok(picked >= low, `listen(0) got ${picked}, at or above ${low}`);
 });
