@@ -10,7 +10,12 @@ import type { MemoryProbe } from './memory-probe-preload';
 export const MEMORY_PROBE_PRELOAD = path.join(__dirname, 'memory-probe-preload.js');
 
 export async function readMemoryProbe(pid: number, probeFile: string, timeoutMs = 5000): Promise<MemoryProbe> {
-  const lines = (): string[] => (fs.existsSync(probeFile) ? fs.readFileSync(probeFile, 'utf8').split('\n').filter(Boolean) : []);
+  // Whole lines only: a reading can be long (the loaded modules), and the file may be read while
+  // the preload is still writing one.
+  const lines = (): string[] => {
+    const text = fs.existsSync(probeFile) ? fs.readFileSync(probeFile, 'utf8') : '';
+    return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean);
+  };
   const seen = lines().length;
   process.kill(pid, 'SIGUSR2');
   for (const until = performance.now() + timeoutMs; performance.now() < until;) {

@@ -26,7 +26,11 @@ async function startRecorded(t: Test, services: number, args: readonly string[] 
   const out = path.join(dir, 'calls.jsonl');
   const proxy = await startLegate({ configPath, adminPort, args, nodeArgs: ['-r', PRELOAD], env: { LEGATE_TIERING_PROBE_OUT: out } });
   t.teardown(() => proxy.stop());
-  const calls = (): TieringCall[] => (fs.existsSync(out) ? fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TieringCall) : []);
+  // Whole lines only: workers append their own while the test may be reading.
+  const calls = (): TieringCall[] => {
+    const text = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
+    return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l) as TieringCall);
+  };
   return { calls, pid: proxy.pid, configBytes: fs.statSync(configPath).size };
 }
 
