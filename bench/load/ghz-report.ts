@@ -6,6 +6,8 @@
  * One extension: `latencyDistribution` also carries a 99.9 entry (ghz stops at
  * 99); readers that only know ghz's percentages can ignore it.
  */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 
 /** One finished call, as the generator records it. */
 export interface CallSample {
@@ -164,4 +166,25 @@ export function parseGhzReport(text: string, source: string): GhzReport {
     if (value[f] !== null && !Array.isArray(value[f])) throw new Error(`${source}: ghz report field "${f}" must be an array or null`);
   }
   return value as unknown as GhzReport;
+}
+
+/**
+ * Runs a command that writes a ghz JSON report to `output` (ghz itself, or our generator) and
+ * reads it. Rejects with `label`, the exit code and the end of stderr when the command fails.
+ */
+export function runForGhzReport(command: string, args: readonly string[], output: string, label: string): Promise<GhzReport> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`${label} exited ${code}: ${err.trim().slice(-2000)}`));
+      try {
+        resolve(parseGhzReport(fs.readFileSync(output, 'utf8'), output));
+      } catch (e) {
+        reject(e as Error);
+      }
+    });
+  });
 }

@@ -10,11 +10,11 @@
  * `legate.bench.StreamingGreeter.SayHello` (bench/protos/streaming_greeter.proto). The bench backend
  * echoes whatever path it is sent, and streams when asked by the `bench-stream-messages` header.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../../test/fakes/repo-root';
-import { parseGhzReport, type GhzReport } from '../load/ghz-report';
+import { runForGhzReport, type GhzReport } from '../load/ghz-report';
 
 /** The version ghz prints (`ghz -v`), or undefined when `binary` does not run. */
 export function ghzVersion(binary = 'ghz'): string | undefined {
@@ -79,19 +79,6 @@ export function runGhz(run: GhzRun): Promise<GhzReport> {
   const output = path.join(run.dir, 'ghz-report.json');
   fs.rmSync(output, { force: true });
   const args = ghzArgs(run, dataFile, output);
-  return new Promise((resolve, reject) => {
-    const child = spawn(run.binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      // ghz exits 0 even when calls fail (they are counted in the report); non-zero is a usage or connect error.
-      if (code !== 0) return reject(new Error(`${run.binary} ${args.join(' ')} exited ${code}: ${err.trim().slice(-500)}`));
-      try {
-        resolve(parseGhzReport(fs.readFileSync(output, 'utf8'), output));
-      } catch (e) {
-        reject(e as Error);
-      }
-    });
-  });
+  // ghz exits 0 even when calls fail (they are counted in the report); non-zero is a usage or connect error.
+  return runForGhzReport(run.binary, args, output, `${run.binary} ${args.join(' ')}`);
 }

@@ -39,14 +39,13 @@
  * sharing two cores among five processes.
  * `--ghz`: the ghz binary to run (default: `ghz` when it is on PATH; left out when it is not).
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../../test/fakes/repo-root';
 import { helloRequest, grpcFrame } from '../load/grpc-load';
-import { parseGhzReport, reportPercentile, type GhzReport } from '../load/ghz-report';
+import { reportPercentile, runForGhzReport, type GhzReport } from '../load/ghz-report';
 import { ghzVersion, runGhz } from './ghz';
 import { startBackend, type BackendProcess } from './backend-process';
 import { renderProfileSummary, summarizeCpuProfile, type ProfileSummary } from './cpu-profile-summary';
@@ -184,20 +183,7 @@ function runGenerator(run: GenRun): Promise<GhzReport> {
     '-o', run.output,
     ...(run.workload.responseMessages > 1 ? ['--header', `bench-stream-messages:${run.workload.responseMessages}`] : []),
   ];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`grpc-load exited ${code}: ${err.trim()}`));
-      try {
-        resolve(parseGhzReport(fs.readFileSync(run.output, 'utf8'), run.output));
-      } catch (e) {
-        reject(e as Error);
-      }
-    });
-  });
+  return runForGhzReport(process.execPath, args, run.output, 'grpc-load');
 }
 
 /** Calls that did not end OK (ghz writes `null` for an empty distribution). */

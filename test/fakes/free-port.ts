@@ -52,9 +52,11 @@ function portSearchRange(): readonly [number, number] | undefined {
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   const range = portSearchRange();
   for (let attempt = 0; ; attempt++) {
-    const port = range !== undefined && attempt < 1000 ? range[0] + Math.floor(Math.random() * (range[1] - range[0])) : await kernelPort(host);
+    // A thousand misses in the range (it is full): the kernel's choice instead.
+    const searching = range !== undefined && attempt < 1000;
+    const port = searching ? range[0] + Math.floor(Math.random() * (range[1] - range[0])) : await kernelPort(host);
     if (handedOut.has(port)) continue;
-    if (range !== undefined && attempt < 1000 && !(await canBind(port, host))) continue;
+    if (searching && !(await canBind(port, host))) continue;
     handedOut.add(port);
     if (claimPort(port)) return port;
   }

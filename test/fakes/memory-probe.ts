@@ -2,20 +2,17 @@
  * Asking a Legate process started with the probe preload (memory-probe-preload.ts) for a
  * reading: SIGUSR2, then wait for its line in the probe file.
  */
-import fs from 'node:fs';
 import path from 'node:path';
+import { readCompleteLines } from './complete-lines';
 import type { MemoryProbe } from './memory-probe-preload';
 
 /** The preload, for `nodeArgs: ['--expose-gc', '-r', MEMORY_PROBE_PRELOAD]` (with LEGATE_MEMORY_PROBE_OUT set). */
 export const MEMORY_PROBE_PRELOAD = path.join(__dirname, 'memory-probe-preload.js');
 
 export async function readMemoryProbe(pid: number, probeFile: string, timeoutMs = 5000): Promise<MemoryProbe> {
-  // Whole lines only: a reading can be long (the loaded modules), and the file may be read while
-  // the preload is still writing one.
-  const lines = (): string[] => {
-    const text = fs.existsSync(probeFile) ? fs.readFileSync(probeFile, 'utf8') : '';
-    return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean);
-  };
+  // A reading can be long (the loaded modules), and the file may be read while the preload is
+  // still writing one.
+  const lines = (): string[] => readCompleteLines(probeFile);
   const seen = lines().length;
   process.kill(pid, 'SIGUSR2');
   for (const until = performance.now() + timeoutMs; performance.now() < until;) {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import { sidecarBootstrap } from '../../bench/macro/sidecar-bootstrap';
 import { freePort, startLegate } from '../fakes/legate-process';
+import { readCompleteLines } from '../fakes/complete-lines';
 import type { TieringCall } from '../fakes/tiering-probe-preload';
 
 const PRELOAD = path.join(__dirname, '..', 'fakes', 'tiering-probe-preload.js');
@@ -26,11 +27,8 @@ async function startRecorded(t: Test, services: number, args: readonly string[] 
   const out = path.join(dir, 'calls.jsonl');
   const proxy = await startLegate({ configPath, adminPort, args, nodeArgs: ['-r', PRELOAD], env: { LEGATE_TIERING_PROBE_OUT: out } });
   t.teardown(() => proxy.stop());
-  // Whole lines only: workers append their own while the test may be reading.
-  const calls = (): TieringCall[] => {
-    const text = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
-    return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l) as TieringCall);
-  };
+  // Workers append their own lines while the test may be reading.
+  const calls = (): TieringCall[] => readCompleteLines(out).map((l) => JSON.parse(l) as TieringCall);
   return { calls, pid: proxy.pid, configBytes: fs.statSync(configPath).size };
 }
 
